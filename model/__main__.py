@@ -1,0 +1,52 @@
+"""`python -m model`: thin commands over the library.
+
+  expectations  draft a data-gate suite from a reference dataset
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from model.data import DataError
+from model.settings import SettingsError, load_settings
+
+
+def _expectations(args: argparse.Namespace) -> int:
+    from model.data import check_target, load_dataset
+    from model.expectations import draft_suite, write_suite
+
+    settings = load_settings(
+        pyproject=Path("pyproject.toml"), overrides={"dataset": args.dataset, "target": args.target}
+    )
+    check_target(settings)
+    dataset = load_dataset(settings.dataset, settings.target)
+    path = Path(args.out) if args.out else settings.suite_path
+    write_suite(draft_suite(dataset, settings.dataset_name), path)
+    print(f"wrote {path}: review it, then commit it with your data")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m model", description="mlgate commands")
+    commands = parser.add_subparsers(dest="command", required=True)
+    draft = commands.add_parser("expectations", help="write a starting data-gate suite from a dataset")
+    draft.add_argument("--dataset", required=True, help="a CSV file or sklearn:breast_cancer")
+    draft.add_argument("--target", required=True, help="the label column")
+    draft.add_argument("--out", help="where to write the suite (default: <expectations_dir>/<dataset>.json)")
+    draft.set_defaults(run=_expectations)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (SettingsError, DataError) as error:
+        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

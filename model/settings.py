@@ -1,0 +1,236 @@
+"""Every mlgate setting, declared once: name, type, default and unit in the name.
+
+Values come from, weakest first: the defaults below, `[tool.mlgate]` in the
+project's pyproject.toml, `[tool.mlgate]` in a `--mlgate-config` file, then
+command-line overrides. `MLFLOW_TRACKING_URI` picks the tracking store.
+Strings become typed values here, at the boundary; a bad one is a
+`SettingsError` that names the key, where it came from and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+BUNDLED_PREFIX = "sklearn:"
+BUNDLED_DATASETS = ("breast_cancer", "iris", "wine")
+DEFAULT_TRACKING_DB = "mlflow.db"
+
+
+class SettingsError(ValueError):
+    """A setting mlgate cannot use; the message names it and what is allowed."""
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- data ---
+    # `sklearn:<name>` for a bundled dataset, or a path to a CSV file.
+    dataset: str = "sklearn:breast_cancer"
+    # The label column; the bundled datasets call it `target`.
+    target: str = "target"
+    # Share of rows held out for the model gates, stratified by label.
+    holdout_fraction: float = 0.2
+    # Seed for the split and the estimator: the same data gives the same model.
+    random_seed: int = 42
+    # Folder holding one Great Expectations suite per dataset (`<dataset stem>.json`).
+    expectations_dir: str = "gates/expectations"
+
+    # --- model ---
+    # A scikit-learn classifier as `module.ClassName`.
+    estimator: str = "sklearn.ensemble.RandomForestClassifier"
+    # Keyword arguments for the estimator (random_state is set from random_seed).
+    estimator_params: Mapping[str, Any] = field(
+        default_factory=lambda: _frozen({"n_estimators": 100})
+    )
+
+    # --- model gates (fractions, 0..1) ---
+    min_holdout_accuracy: float = 0.90
+    min_macro_f1: float = 0.90
+    min_roc_auc: float = 0.95
+    min_class_recall: float = 0.85
+    # Largest accuracy drop versus the champion that still passes.
+    champion_tolerance: float = 0.01
+    # McNemar's exact test: "significantly worse" below this p-value.
+    champion_significance_level: float = 0.05
+    # Examples hypothesis draws per behavioural gate in a gate session.
+    behaviour_max_examples: int = 60
+
+    # --- registry and outputs ---
+    model_name: str = "mlgate-classifier"
+    experiment_name: str = "mlgate"
+    # The bundle written on a green session (the gate report alone on a red one).
+    artifacts_dir: str = "artifacts"
+
+    # --- serving and perf gates (seconds unless the name says otherwise) ---
+    serving_p50_budget_seconds: float = 0.010
+    serving_p95_budget_seconds: float = 0.020
+    serving_p99_budget_seconds: float = 0.050
+    # p50 with the metrics middleware divided by p50 without it.
+    exporter_overhead_ratio_budget: float = 1.02
+    metrics_render_p99_budget_seconds: float = 0.005
+    sidecar_overhead_budget_seconds: float = 0.005
+    # Largest /invocations body the server reads; larger gets 413.
+    max_request_bytes: int = 10 * 1024 * 1024
+    # How long the server waits for concurrent requests to batch with.
+    batch_window_seconds: float = 0.0003
+    # Largest number of rows predicted in one micro-batch.
+    max_batch_rows: int = 256
+    # Alert when the error ratio of /invocations is above this (a fraction).
+    max_error_ratio: float = 0.01
+
+    # --- tracking (from MLFLOW_TRACKING_URI, not from TOML) ---
+    tracking_uri: str = ""
+
+    @property
+    def is_bundled_dataset(self) -> bool:
+        return self.dataset.startswith(BUNDLED_PREFIX)
+
+    @property
+    def dataset_name(self) -> str:
+        """A short name for the dataset: names its expectation suite and runs."""
+        if self.is_bundled_dataset:
+            return self.dataset.removeprefix(BUNDLED_PREFIX)
+        return Path(self.dataset).stem
+
+    @property
+    def suite_path(self) -> Path:
+        return Path(self.expectations_dir) / f"{self.dataset_name}.json"
+
+    @property
+    def champion_uri(self) -> str:
+        return f"models:/{self.model_name}@champion"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "tracking_uri"}
+_FRACTIONS = {
+    "holdout_fraction",
+    "min_holdout_accuracy",
+    "min_macro_f1",
+    "min_roc_auc",
+    "min_class_recall",
+    "champion_tolerance",
+    "champion_significance_level",
+    "max_error_ratio",
+}
+_PATHS = {"dataset", "expectations_dir", "artifacts_dir"}
+
+
+def _field_type(name: str) -> type:
+    annotation = str(_FIELDS[name].type)
+    if annotation.startswith("Mapping"):
+        return dict
+    return {"str": str, "int": int, "float": float}[annotation]
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    """One raw value to its declared type, or a SettingsError naming it."""
+    expected = _field_type(name)
+    where = f"setting '{name}' (from {source})"
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, expected) or isinstance(value, bool):
+        raise SettingsError(
+            f"{where} is {value!r}; it must be a {expected.__name__}"
+            + (" (a TOML table)" if expected is dict else "")
+        )
+    if expected is str and not value.strip():
+        raise SettingsError(f"{where} is empty; give it a value")
+    if name in _FRACTIONS and not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
+    if name == "holdout_fraction" and not 0.0 < value < 1.0:
+        raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
+    if expected in (int, float) and name not in _FRACTIONS and value <= 0:
+        raise SettingsError(f"{where} is {value!r}; it must be above 0")
+    if expected is dict:
+        return _frozen(value)
+    return value
+
+
+def _read_table(path: Path, *, required: bool) -> dict[str, Any]:
+    if not path.is_file():
+        if required:
+            raise SettingsError(
+                f"config file {path} does not exist; pass the path of a TOML file "
+                "with a [tool.mlgate] table"
+            )
+        return {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SettingsError(f"config file {path} is not valid TOML: {error}") from None
+    table = document.get("tool", {}).get("mlgate", {})
+    if required and not table:
+        raise SettingsError(f"config file {path} has no [tool.mlgate] table; add one")
+    if not isinstance(table, dict):
+        raise SettingsError(f"[tool.mlgate] in {path} must be a table")
+    return table
+
+
+def _check_dataset(value: str) -> None:
+    if value.startswith(BUNDLED_PREFIX):
+        name = value.removeprefix(BUNDLED_PREFIX)
+        if name not in BUNDLED_DATASETS:
+            allowed = ", ".join(BUNDLED_PREFIX + n for n in BUNDLED_DATASETS)
+            raise SettingsError(
+                f"dataset '{value}' is not a bundled dataset; use one of {allowed} "
+                "or the path of a CSV file"
+            )
+        return
+    path = Path(value)
+    if not path.is_file():
+        raise SettingsError(
+            f"dataset file {path} does not exist; pass --dataset with the path of a "
+            "CSV file (or 'sklearn:breast_cancer')"
+        )
+
+
+def load_settings(
+    pyproject: Path | None = None,
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    workdir: Path | None = None,
+) -> Settings:
+    """Settings from the layers named in the module docstring, checked and typed."""
+    environ = os.environ if environ is None else environ
+    workdir = Path.cwd() if workdir is None else workdir
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if pyproject is not None:
+        layers.append((f"[tool.mlgate] in {pyproject}", _read_table(pyproject, required=False)))
+    if config_file is not None:
+        layers.append((f"[tool.mlgate] in {config_file}", _read_table(config_file, required=True)))
+    layers.append(("the command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
+
+    values: dict[str, Any] = {}
+    for source, table in layers:
+        for name, raw in table.items():
+            if name not in _FIELDS:
+                raise SettingsError(
+                    f"unknown setting '{name}' (from {source}); known settings are: "
+                    + ", ".join(sorted(_FIELDS))
+                )
+            values[name] = _coerce(name, raw, source)
+
+    settings = Settings(**values)
+    resolved = {
+        name: str(workdir / getattr(settings, name))
+        for name in _PATHS
+        if not getattr(settings, name).startswith(BUNDLED_PREFIX)
+        and not Path(getattr(settings, name)).is_absolute()
+    }
+    settings = dataclasses.replace(settings, **resolved)
+    _check_dataset(settings.dataset)
+    tracking_uri = environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{workdir / DEFAULT_TRACKING_DB}"
+    return dataclasses.replace(settings, tracking_uri=tracking_uri)

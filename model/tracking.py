@@ -1,0 +1,171 @@
+"""The only module that talks to MLflow: the gate run, the registry, the champion."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import version as installed_version
+from pathlib import Path
+from typing import Any
+
+# Set before mlflow is imported: progress bars are noise in a gate session.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+import mlflow  # noqa: E402
+import mlflow.sklearn  # noqa: E402
+from mlflow.exceptions import MlflowException  # noqa: E402
+from mlflow.tracking import MlflowClient  # noqa: E402
+
+from model.settings import Settings  # noqa: E402
+
+CHAMPION_ALIAS = "champion"
+MODEL_ARTIFACT_NAME = "model"
+# A skops model may only ask us to trust types from these packages.
+TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
+# What the logged model needs to run, pinned to what trained it.
+MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy")
+
+
+class TrackingError(RuntimeError):
+    """The tracking store or registry refused; the message names the store."""
+
+
+class UntrustedModelError(TrackingError):
+    """A model asks to load types outside TRUSTED_TYPE_PREFIXES."""
+
+
+@dataclass(frozen=True)
+class Champion:
+    model: Any
+    version: str
+    run_id: str
+    tags: dict[str, str]
+
+
+def client_for(settings: Settings) -> MlflowClient:
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.tracking_uri)
+    return MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def start_gate_run(settings: Settings, client: MlflowClient) -> str:
+    """One run for the whole session; `mlflow run` hands us its own in MLFLOW_RUN_ID."""
+    run_id = os.environ.get("MLFLOW_RUN_ID")
+    try:
+        if run_id:
+            client.get_run(run_id)
+            return run_id
+        experiment = client.get_experiment_by_name(settings.experiment_name)
+        experiment_id = (
+            experiment.experiment_id
+            if experiment is not None
+            else client.create_experiment(settings.experiment_name)
+        )
+        run = client.create_run(experiment_id, run_name=f"gates-{settings.dataset_name}")
+    except MlflowException as error:
+        raise TrackingError(
+            f"cannot open a run on the tracking store {settings.tracking_uri}: {error.message}; "
+            "check MLFLOW_TRACKING_URI"
+        ) from None
+    return run.info.run_id
+
+
+def finish_run(client: MlflowClient, run_id: str, passed: bool) -> None:
+    client.set_terminated(run_id, status="FINISHED" if passed else "FAILED")
+
+
+def trusted_types(model) -> list[str]:
+    """The non-default types skops must trust to load `model`, each checked."""
+    import skops.io
+
+    needed = sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+    refused = [t for t in needed if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+    if refused:
+        raise UntrustedModelError(
+            f"the model holds types mlgate will not trust: {refused}; only types from "
+            f"{', '.join(TRUSTED_TYPE_PREFIXES)} may be loaded"
+        )
+    return needed
+
+
+def _pinned_requirements() -> list[str]:
+    return [f"{name}=={installed_version(name)}" for name in MODEL_REQUIREMENTS]
+
+
+def log_and_register(
+    settings: Settings,
+    client: MlflowClient,
+    run_id: str,
+    model,
+    input_example,
+    version_tags: dict[str, str],
+) -> tuple[str, str]:
+    """Log the model on the run, register it, tag it; returns (version, model_uri).
+
+    The alias is moved separately (`crown`), last, so that a session killed
+    in here leaves the champion where it was.
+    """
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(input_example, model.predict(input_example))
+    with mlflow.start_run(run_id=run_id):
+        info = mlflow.sklearn.log_model(
+            model,
+            name=MODEL_ARTIFACT_NAME,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=_pinned_requirements(),
+            serialization_format="skops",
+            skops_trusted_types=trusted_types(model),
+        )
+    registered = mlflow.register_model(info.model_uri, settings.model_name)
+    for key, value in version_tags.items():
+        client.set_model_version_tag(settings.model_name, registered.version, key, value)
+    return str(registered.version), info.model_uri
+
+
+def crown(settings: Settings, client: MlflowClient, version: str) -> None:
+    client.set_registered_model_alias(settings.model_name, CHAMPION_ALIAS, version)
+
+
+def download_model(model_uri: str, destination: Path) -> Path:
+    destination.mkdir(parents=True, exist_ok=True)
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination)))
+
+
+def load_skops_model(model_dir: Path):
+    """Load a logged sklearn model after checking the types it asks us to trust."""
+    import skops.io
+    import yaml
+
+    flavor = yaml.safe_load((model_dir / "MLmodel").read_text())["flavors"]["sklearn"]
+    if flavor.get("serialization_format") != "skops":
+        raise UntrustedModelError(
+            f"the model in {model_dir} is not saved with skops; mlgate loads only skops models"
+        )
+    asked = flavor.get("skops_trusted_types") or []
+    refused = [t for t in asked if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+    if refused:
+        raise UntrustedModelError(f"the model in {model_dir} asks to trust {refused}; refused")
+    return skops.io.load(model_dir / flavor["pickled_model"], trusted=asked)
+
+
+def champion_version(settings: Settings, client: MlflowClient):
+    """The registry's `@champion` version, or None when there is none yet."""
+    try:
+        return client.get_model_version_by_alias(settings.model_name, CHAMPION_ALIAS)
+    except MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
+    version = champion_version(settings, client)
+    if version is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="mlgate-champion-") as folder:
+        model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder))
+        model = load_skops_model(model_dir)
+    return Champion(model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags))
