@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from gates.keys import SETTINGS_KEY
 from model.settings import Settings, SettingsError, load_settings
-
-SETTINGS_KEY = pytest.StashKey[Settings]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,6 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # gates/conftest.py reads the settings in its own pytest_configure
 def pytest_configure(config: pytest.Config) -> None:
     config_file = config.getoption("mlgate_config")
     overrides = {

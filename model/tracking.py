@@ -169,3 +169,26 @@ def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
         model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder))
         model = load_skops_model(model_dir)
     return Champion(model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags))
+
+
+def log_values(client: MlflowClient, run_id: str, params: dict | None = None, metrics: dict | None = None) -> None:
+    """Params and metrics in one round trip to the store."""
+    import time
+
+    from mlflow.entities import Metric, Param
+
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run_id,
+        params=[Param(k, str(v)[:6000]) for k, v in (params or {}).items()],
+        metrics=[Metric(k, float(v), now, 0) for k, v in (metrics or {}).items()],
+    )
+
+
+def set_tags(client: MlflowClient, run_id: str, tags: dict[str, str]) -> None:
+    """Many tags in batches of 100, MLflow's per-request limit."""
+    from mlflow.entities import RunTag
+
+    items = [RunTag(k, str(v)) for k, v in tags.items()]
+    for start in range(0, len(items), 100):
+        client.log_batch(run_id, tags=items[start : start + 100])

@@ -1,0 +1,35 @@
+"""The champion gate: the candidate must not be worse than the model it would replace."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.evaluation import compare_with_champion
+
+pytestmark = pytest.mark.model_gate
+
+
+def test_candidate_not_worse_than_champion(trained_model, champion, split, settings, ledger, record_gate):
+    if champion is None:
+        ledger.comparison = {"champion_version": "none (this is the first champion)"}
+        record_gate("first champion")
+        return
+    result = compare_with_champion(trained_model, champion.model, split.holdout)
+    ledger.comparison = {
+        "champion_version": champion.version,
+        "candidate_accuracy": result.candidate_accuracy,
+        "champion_accuracy": result.champion_accuracy,
+        "accuracy_delta": result.accuracy_delta,
+        "p_value": result.p_value,
+    }
+    record_gate(round(result.accuracy_delta, 6), -settings.champion_tolerance)
+    assert result.accuracy_delta >= -settings.champion_tolerance, (
+        f"candidate accuracy {result.candidate_accuracy:.4f} is {-result.accuracy_delta:.4f} below "
+        f"champion version {champion.version} ({result.champion_accuracy:.4f}); the tolerance is "
+        f"{settings.champion_tolerance}"
+    )
+    assert result.p_value >= settings.champion_significance_level, (
+        f"candidate is significantly worse than champion version {champion.version} (McNemar exact "
+        f"p={result.p_value:.4g} < {settings.champion_significance_level}: it alone errs on "
+        f"{result.candidate_only_errors} rows, the champion alone on {result.champion_only_errors})"
+    )
