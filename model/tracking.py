@@ -192,3 +192,69 @@ def set_tags(client: MlflowClient, run_id: str, tags: dict[str, str]) -> None:
     items = [RunTag(k, str(v)) for k, v in tags.items()]
     for start in range(0, len(items), 100):
         client.log_batch(run_id, tags=items[start : start + 100])
+
+
+@dataclass(frozen=True)
+class ServableModel:
+    """A logged model, loaded for serving, with what a server needs to know of it."""
+
+    model: Any  # the fitted scikit-learn Pipeline
+    # (column, MLflow type) pairs from the model's signature, in order.
+    input_schema: list[tuple[str, str]]
+    required: frozenset[str]
+    name: str
+    version: str
+    run_id: str
+    alias: str
+    # The registered version's tags: mlgate.metric.* and mlgate.gated_at among them.
+    tags: dict[str, str]
+
+
+def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
+    """Load `models:/name@alias`, `models:/name/N`, `runs:/...` or a local model folder.
+
+    Raises TrackingError with a message fit for a start-up failure.
+    """
+    import json
+
+    import yaml
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    name = version = run_id = alias = ""
+    tags: dict[str, str] = {}
+    try:
+        if model_uri.startswith("models:/"):
+            ref = model_uri.removeprefix("models:/")
+            if "@" in ref:
+                name, alias = ref.split("@", 1)
+                registered = client.get_model_version_by_alias(name, alias)
+            else:
+                name, _, number = ref.partition("/")
+                registered = client.get_model_version(name, number)
+            version, run_id, tags = str(registered.version), registered.run_id or "", dict(registered.tags)
+        with tempfile.TemporaryDirectory(prefix="mlgate-serve-") as folder:
+            local = Path(model_uri) if Path(model_uri).is_dir() else download_model(model_uri, Path(folder))
+            document = yaml.safe_load((local / "MLmodel").read_text())
+            model = load_skops_model(local)
+    except (MlflowException, OSError, KeyError) as error:
+        message = getattr(error, "message", None) or str(error)
+        raise TrackingError(
+            f"cannot load model {model_uri} from {tracking_uri}: {message}; check --model-uri "
+            "and MLFLOW_TRACKING_URI (a champion exists only after a green `pytest gates/`)"
+        ) from None
+    signature = document.get("signature") or {}
+    columns = json.loads(signature.get("inputs") or "[]")
+    if not columns:
+        raise TrackingError(f"model {model_uri} has no input signature; log it with one")
+    return ServableModel(
+        model=model,
+        input_schema=[(c["name"], c["type"]) for c in columns],
+        required=frozenset(c["name"] for c in columns if c.get("required", True)),
+        name=name,
+        version=version,
+        run_id=run_id or document.get("run_id", ""),
+        alias=alias,
+        tags=tags,
+    )

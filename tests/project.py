@@ -1,0 +1,83 @@
+"""A throwaway copy of the project, to run whole gate sessions in as a user would.
+
+Each copy has its own SQLite tracking store and artifacts folder, so tests
+never share a registry and never touch the working tree's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+# What a user's checkout needs to run `pytest gates/`; the library comes from the install.
+COPIED = ("conftest.py", "pyproject.toml", "gates", "MLProject", "conda.yaml", "README.md", ".github", ".ci")
+IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks")
+# Variables a developer's shell may carry that would point a session elsewhere.
+SCRUBBED = ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "PYTEST_ADDOPTS")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    def run(self, *command: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            command,
+            cwd=self.root,
+            env=env or clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def run_gates(self, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+        """`pytest gates/ ARGS` in this copy, as a subprocess: the session under test."""
+        return self.run(sys.executable, "-m", "pytest", "gates/", "-p", "no:cacheprovider", *args, env=env, timeout=timeout)
+
+    def write_config(self, **settings) -> Path:
+        """A --mlgate-config file with these [tool.mlgate] values."""
+        import json
+
+        lines = ["[tool.mlgate]"]
+        for key, value in settings.items():
+            if isinstance(value, dict):
+                inner = ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items())
+                lines.append(f"{key} = {{ {inner} }}")
+            else:
+                lines.append(f"{key} = {json.dumps(value)}")
+        path = self.root / "override.toml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+
+def copy_project(destination: Path) -> Project:
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=IGNORED)
+        elif source.is_file():
+            shutil.copy2(source, destination / name)
+    return Project(destination)
