@@ -170,6 +170,7 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     return report
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-benchmark write into the bundle
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     finish_session(session, exitstatus)
 
