@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 
 from gates.keys import SETTINGS_KEY
+from gates.background import Background
 from gates.session import LEDGER_KEY, GateLedger, finish_session
-from model.data import DataError, Dataset, Split, check_target, load_dataset, split_holdout
+from model.data import DataError, Dataset, Split, check_target, split_holdout
 from model.settings import Settings, SettingsError
 from model.training import as_model_input, resolve_estimator
 
 GATES_DIR = Path(__file__).parent
+FAMILY_ORDER = {"model": 0, "data": 1, "perf": 2}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,9 +57,9 @@ def gate_run(settings: Settings, ledger: GateLedger) -> str:
 
 
 @pytest.fixture(scope="session")
-def dataset(settings: Settings) -> Dataset:
-    """The whole table as read from disk: what the data gate judges."""
-    return load_dataset(settings.dataset, settings.target)
+def dataset(ledger: GateLedger) -> Dataset:
+    """The whole table, read once at session start: the data gate judges what trains."""
+    return ledger.background.dataset.result()
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +94,7 @@ def trained_model(split: Split, settings: Settings, gate_run: str, ledger: GateL
     }
     tracking.log_values(ledger.client, gate_run, params=params, metrics={"train_seconds": time.perf_counter() - started})
     ledger.model = model
+    ledger.background.compute_trusted_types(model)
     ledger.input_example = as_model_input(split.train.features.head(5))
     return model
 
@@ -124,11 +127,9 @@ def champion(settings: Settings, gate_run: str, ledger: GateLedger):
 @pytest.fixture(scope="session")
 def data_validation(dataset: Dataset, settings: Settings, gate_run: str, ledger: GateLedger, tmp_path_factory):
     """The suite run once on the whole table; each data gate reads one expectation."""
-    from model.expectations import read_suite, validate_frame
-
-    if not settings.suite_path.is_file():
+    validation = ledger.background.validation.result()
+    if validation is None:
         return None
-    validation = validate_frame(dataset.frame, read_suite(settings.suite_path))
     path = tmp_path_factory.mktemp("validation") / "data_validation.json"
     path.write_text(json.dumps(validation.result_json, indent=2, default=str), encoding="utf-8")
     ledger.client.log_artifact(gate_run, str(path), artifact_path="data_validation")
@@ -158,8 +159,17 @@ def pytest_deselected(items) -> None:
             ledger.deselected += len(items)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Model gates first, so the data gate's slow import and validation overlap training.
+    items.sort(key=lambda item: FAMILY_ORDER.get(Path(item.path).relative_to(GATES_DIR).parts[0], 9))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    session.config.stash[LEDGER_KEY].collect(session.items)
+    ledger = session.config.stash[LEDGER_KEY]
+    ledger.collect(session.items)
+    if ledger.collected:
+        ledger.background = Background.start(session.config.stash[SETTINGS_KEY])
 
 
 @pytest.hookimpl(wrapper=True)

@@ -40,6 +40,7 @@ class GateLedger:
     perf: dict[str, Any] = field(default_factory=dict)
     # What the terminal summary prints.
     verdict: list[str] | None = None
+    background: Any = None  # gates.background.Background, once gates are collected
 
     def collect(self, items: list[pytest.Item]) -> None:
         for item in items:
@@ -133,6 +134,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
     ledger = config.stash.get(LEDGER_KEY, None)
     if ledger is None:
         return
+    trusted = ledger.background.finish() if ledger.background is not None else None
     results = ledger.results()
     reasons = _verdict_reasons(config, ledger, results, exitstatus)
     report = GateReport(
@@ -154,7 +156,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
                 ledger.model,
                 ledger.input_example,
                 report,
-                promotion.SessionOutputs(ledger.reports_dir, ledger.validation_json),
+                promotion.SessionOutputs(ledger.reports_dir, ledger.validation_json, trusted),
                 ledger.quality,
             )
         except Exception as error:  # the store, the disk: the session fails, nothing moves

@@ -1,6 +1,7 @@
 """`python -m model`: thin commands over the library.
 
   expectations  draft a data-gate suite from a reference dataset
+  validate      check a dataset against its suite
 """
 
 from __future__ import annotations
@@ -28,6 +29,28 @@ def _expectations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from model.data import load_dataset, read_bytes
+    from model.expectations import read_suite, validate_frame
+
+    settings = load_settings(
+        pyproject=Path("pyproject.toml"), overrides={"dataset": args.dataset, "target": args.target}
+    )
+    content = sys.stdin.buffer.read() if args.stdin else read_bytes(settings.dataset)
+    dataset = load_dataset(settings.dataset, settings.target, content)
+    suite = Path(args.suite) if args.suite else settings.suite_path
+    if not suite.is_file():
+        raise DataError(f"no suite at {suite}; draft one with: python -m model expectations")
+    validation = validate_frame(dataset.frame, read_suite(suite))
+    if args.out:
+        Path(args.out).write_text(validation.to_json(), encoding="utf-8")
+    for outcome in validation.outcomes.values():
+        if not outcome.success:
+            print(outcome.explain())
+    print(f"{sum(o.success for o in validation.outcomes.values())}/{len(validation.outcomes)} expectations hold")
+    return 0 if validation.success else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description="mlgate commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -36,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--target", required=True, help="the label column")
     draft.add_argument("--out", help="where to write the suite (default: <expectations_dir>/<dataset>.json)")
     draft.set_defaults(run=_expectations)
+    check = commands.add_parser("validate", help="check a dataset against its data-gate suite")
+    check.add_argument("--dataset", required=True, help="a CSV file or sklearn:breast_cancer")
+    check.add_argument("--target", required=True, help="the label column")
+    check.add_argument("--suite", help="the suite (default: <expectations_dir>/<dataset>.json)")
+    check.add_argument("--out", help="write the validation result here, as JSON")
+    # The gate session pipes the bytes it read, so the gate judges exactly what trains.
+    check.add_argument("--stdin", action="store_true", help="read the CSV's bytes from stdin")
+    check.set_defaults(run=_validate)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +44,9 @@ def _load_bundled(name: str) -> pd.DataFrame:
     return loader(as_frame=True).frame
 
 
-def _read_csv(path: Path, **options) -> pd.DataFrame:
+def _read_csv(path: Path, content: bytes | None = None, **options) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, **options)
+        return pd.read_csv(io.BytesIO(content) if content is not None else path, **options)
     except FileNotFoundError:
         raise DataError(f"dataset file {path} does not exist; check the --dataset path") from None
     except pd.errors.EmptyDataError:
@@ -74,12 +75,22 @@ def check_target(settings: Settings) -> None:
         raise SettingsError(f"{settings.dataset} has no feature columns besides '{settings.target}'")
 
 
-def load_dataset(dataset: str, target: str) -> Dataset:
-    """The whole table, as read: the data gate checks it before anyone trusts it."""
+def read_bytes(dataset: str) -> bytes | None:
+    """A CSV dataset's bytes, read once so every reader in a session sees the same data."""
+    if dataset.startswith(BUNDLED_PREFIX):
+        return None
+    try:
+        return Path(dataset).read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"dataset file {dataset} does not exist; check the --dataset path") from None
+
+
+def load_dataset(dataset: str, target: str, content: bytes | None = None) -> Dataset:
+    """The whole table, from `content` when given (the bytes of the CSV at `dataset`)."""
     if dataset.startswith(BUNDLED_PREFIX):
         frame = _load_bundled(dataset.removeprefix(BUNDLED_PREFIX))
     else:
-        frame = _read_csv(Path(dataset))
+        frame = _read_csv(Path(dataset), content)
     if target not in frame.columns:
         raise DataError(f"target column '{target}' is not in {dataset}; pass --target")
     if frame.empty:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +149,15 @@ class SuiteValidation:
     success: bool
     outcomes: dict[str, ExpectationOutcome]
     result_json: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> "SuiteValidation":
+        document = json.loads(text)
+        outcomes = {k: ExpectationOutcome(**v) for k, v in document["outcomes"].items()}
+        return cls(document["success"], outcomes, document["result_json"])
 
 
 def validate_frame(frame: pd.DataFrame, suite_document: dict[str, Any]) -> SuiteValidation:

@@ -20,6 +20,7 @@ class SessionOutputs:
 
     reports_dir: Path  # classification_report.txt, metrics.json, plots
     validation_json: Path | None  # the data gate's result
+    trusted_types: list[str] | None = None  # skops types, if already computed and checked
 
 
 def gate_tag_key(gate: GateResult) -> str:
@@ -76,7 +77,7 @@ def promote(settings, client, run_id, model, input_example, report: GateReport, 
         version_tags["mlgate.gated_at"] = str(time.time())
         version_tags["mlgate.dataset"] = settings.dataset
         version, model_uri = tracking.log_and_register(
-            settings, client, run_id, model, input_example, version_tags
+            settings, client, run_id, model, input_example, version_tags, outputs.trusted_types
         )
         tracking.download_model(model_uri, staged / "model")
         for item in outputs.reports_dir.iterdir():

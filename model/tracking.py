@@ -100,6 +100,7 @@ def log_and_register(
     model,
     input_example,
     version_tags: dict[str, str],
+    skops_trusted_types: list[str] | None = None,
 ) -> tuple[str, str]:
     """Log the model on the run, register it, tag it; returns (version, model_uri).
 
@@ -117,7 +118,7 @@ def log_and_register(
             input_example=input_example,
             pip_requirements=_pinned_requirements(),
             serialization_format="skops",
-            skops_trusted_types=trusted_types(model),
+            skops_trusted_types=skops_trusted_types if skops_trusted_types is not None else trusted_types(model),
         )
     registered = mlflow.register_model(info.model_uri, settings.model_name)
     for key, value in version_tags.items():

@@ -36,4 +36,5 @@ def test_expectation_holds(expectation, data_validation, settings, record_gate):
         )
     outcome = data_validation.outcomes[expectation]
     record_gate(outcome.unexpected_count if outcome.unexpected_count is not None else outcome.observed)
-    assert outcome.success, outcome.explain()
+    if not outcome.success:
+        pytest.fail(outcome.explain(), pytrace=False)

@@ -1,0 +1,77 @@
+"""Work the session starts early so that it overlaps training.
+
+The dataset is read once, as bytes: the model trains on them and the data
+gate judges the very same bytes, whatever happens to the file meanwhile.
+The data gate runs in a child process (`python -m model validate --stdin`):
+importing great_expectations costs ~2 s of pure-Python work that would hold
+the GIL in a thread, and in a child process it runs on the other core. The
+model's skops trusted types (a full serialization) are computed on a thread.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.data import Dataset, load_dataset, read_bytes
+from model.settings import Settings
+
+
+class ValidationProcessError(RuntimeError):
+    """The data-gate child process died without a verdict."""
+
+
+def _validate_in_child(settings: Settings, content: bytes | None):
+    from model.expectations import SuiteValidation
+
+    if not settings.suite_path.is_file():
+        return None
+    with tempfile.TemporaryDirectory(prefix="mlgate-validation-") as folder:
+        out = Path(folder) / "validation.json"
+        command = [
+            sys.executable, "-m", "model", "validate",
+            "--dataset", settings.dataset, "--target", settings.target,
+            "--suite", str(settings.suite_path), "--out", str(out),
+        ]
+        if content is not None:
+            command.append("--stdin")
+        done = subprocess.run(command, input=content or b"", capture_output=True)
+        if done.returncode not in (0, 1) or not out.is_file():
+            raise ValidationProcessError(
+                f"the data gate's validation process failed (exit {done.returncode}): "
+                + done.stderr.decode(errors="replace")[-2000:]
+            )
+        return SuiteValidation.from_json(out.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Background:
+    executor: ThreadPoolExecutor
+    dataset: Future  # Dataset
+    validation: Future  # SuiteValidation, or None without a suite
+    trusted_types: Future | None = None  # list[str], once the model is trained
+
+    @classmethod
+    def start(cls, settings: Settings) -> "Background":
+        executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlgate-background")
+        content = read_bytes(settings.dataset)
+        validation = executor.submit(_validate_in_child, settings, content)
+        dataset: Future[Dataset] = executor.submit(load_dataset, settings.dataset, settings.target, content)
+        return cls(executor, dataset, validation)
+
+    def compute_trusted_types(self, model) -> None:
+        from model.tracking import trusted_types
+
+        self.trusted_types = self.executor.submit(trusted_types, model)
+
+    def finish(self) -> list[str] | None:
+        """Stop the threads; the trusted types if they were computed (None: compute later)."""
+        self.executor.shutdown(wait=True)
+        future = self.trusted_types
+        if future is None or future.exception() is not None:
+            return None
+        return future.result()
