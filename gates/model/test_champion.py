@@ -14,7 +14,15 @@ def test_candidate_not_worse_than_champion(trained_model, champion, split, setti
         ledger.comparison = {"champion_version": "none (this is the first champion)"}
         record_gate("first champion")
         return
-    result = compare_with_champion(trained_model, champion.model, split.holdout)
+    try:
+        result = compare_with_champion(trained_model, champion.model, split.holdout)
+    except (ValueError, KeyError) as error:
+        pytest.fail(
+            f"champion version {champion.version} of {settings.model_name} cannot score this "
+            f"holdout ({error}); it was trained on other columns. Gate a model for this data "
+            "under its own name: --model-name NAME",
+            pytrace=False,
+        )
     ledger.comparison = {
         "champion_version": champion.version,
         "candidate_accuracy": result.candidate_accuracy,
