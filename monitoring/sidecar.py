@@ -1,0 +1,210 @@
+"""The sidecar: mlgate's request metrics in front of any MLflow-protocol endpoint.
+
+    python -m monitoring.exporter --upstream http://127.0.0.1:5000 [--host 127.0.0.1] [--port 9108]
+
+`mlflow models serve` exposes no metrics. The sidecar forwards POST
+/invocations (body and content type) and GET /ping, /health, /version to the
+upstream over one kept-alive connection pool, answers with the upstream's
+status and body, and records the same metrics as the scoring server through
+`instrument()`: outcome from the proxied status, predictions by label from the
+upstream's `{"predictions": [...]}`. An upstream that refuses or drops the
+connection is a 502, one that does not answer within --timeout-seconds a 504;
+both are JSON `{"error_code", "message"}`, counted as upstream_error, and the
+next request tries the upstream again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from monitoring.exporter import ServingMetrics, instrument, mark_upstream_error
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9108
+DEFAULT_TIMEOUT_SECONDS = 5.0
+FORWARDED_GETS = ("/ping", "/health", "/version")
+# Below uvicorn's 5 s keep-alive (what `mlflow models serve` runs on): the
+# sidecar retires an idle connection before the upstream closes it, instead
+# of racing the close with a new request and answering a spurious 502.
+KEEPALIVE_EXPIRY_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    upstream: httpx.URL
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+
+def parse_upstream(text: str) -> httpx.URL:
+    """An absolute http(s) URL, or ValueError saying what is wrong with it."""
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL as error:
+        raise ValueError(f"{text!r} is not a valid URL ({error})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"{text!r} is not an http(s) URL with a host, e.g. http://127.0.0.1:5000")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValueError(f"{text!r} has port {url.port}; a port is 1-65535")
+    if url.query or url.fragment:
+        raise ValueError(f"{text!r} has a query or fragment; give the server's base URL")
+    return url
+
+
+def predicted_labels(response: httpx.Response) -> list | None:
+    """The scalar predictions in an MLflow scoring response, or None when it carries none."""
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        document = json.loads(response.content)
+    except ValueError:
+        return None
+    # MLflow 2+ wraps predictions in {"predictions": ...}; 1.x answered a bare list.
+    predictions = document.get("predictions") if isinstance(document, dict) else document
+    if not isinstance(predictions, list):
+        return None
+    return [p for p in predictions if isinstance(p, (str, int, float, bool))]
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error_code": code, "message": message}, status_code=status)
+
+
+def create_sidecar_app(
+    upstream: httpx.URL | str,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    registry=None,
+):
+    """The instrumented proxy app; metrics go on `registry` (default: a fresh one)."""
+    upstream = parse_upstream(str(upstream))
+    # One process: a plain registry, never the multiprocess one a server uses.
+    registry = CollectorRegistry() if registry is None else registry
+    metrics = ServingMetrics(registry)
+    shown = str(upstream).rstrip("/")
+    pool: dict[str, httpx.AsyncClient] = {}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        async with httpx.AsyncClient(
+            base_url=upstream,
+            timeout=httpx.Timeout(timeout_seconds),
+            limits=httpx.Limits(max_keepalive_connections=32, keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS),
+            # The upstream is a neighbour: no proxies or netrc from the environment.
+            trust_env=False,
+        ) as client:
+            pool["client"] = client
+            yield
+            pool.clear()
+
+    async def forward(request: Request) -> Response:
+        path = request.url.path
+        target = path + (f"?{request.url.query}" if request.url.query else "")
+        headers = {}
+        if "content-type" in request.headers:
+            headers["content-type"] = request.headers["content-type"]
+        body = await request.body() if request.method == "POST" else None
+        try:
+            answer = await pool["client"].request(request.method, target, content=body, headers=headers)
+        except httpx.TimeoutException:
+            mark_upstream_error(request.scope)
+            return _error(
+                504,
+                "UPSTREAM_TIMEOUT",
+                f"the upstream {shown} did not answer {path} within {timeout_seconds:g}s",
+            )
+        except httpx.RequestError as error:  # refused, reset, unreadable: the upstream failed us
+            mark_upstream_error(request.scope)
+            reason = str(error) or type(error).__name__
+            return _error(502, "UPSTREAM_UNAVAILABLE", f"cannot reach the upstream {shown}: {reason}")
+        if path == "/invocations" and answer.is_success:
+            labels = predicted_labels(answer)
+            if labels:
+                metrics.observe_predictions(labels)
+        passed = {"content-type": answer.headers["content-type"]} if "content-type" in answer.headers else None
+        return Response(answer.content, status_code=answer.status_code, headers=passed)
+
+    routes = [Route("/invocations", forward, methods=["POST"])]
+    routes += [Route(path, forward, methods=["GET"]) for path in FORWARDED_GETS]
+    return instrument(Starlette(routes=routes, lifespan=lifespan), metrics, registry)
+
+
+def _upstream_argument(text: str) -> httpx.URL:
+    try:
+        return parse_upstream(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _port_argument(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return port
+
+
+def _seconds_argument(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return seconds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m monitoring.exporter",
+        description="Proxy an MLflow-protocol endpoint and export mlgate's request metrics on /metrics.",
+    )
+    parser.add_argument(
+        "--upstream", required=True, type=_upstream_argument, metavar="URL",
+        help="base URL of the scoring server, e.g. http://127.0.0.1:5000 (mlflow models serve)",
+    )
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this machine only)",
+    )
+    parser.add_argument("--port", type=_port_argument, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument(
+        "--timeout-seconds", type=_seconds_argument, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
+        help=f"answer 504 when the upstream takes longer (default {DEFAULT_TIMEOUT_SECONDS:g})",
+    )
+    return parser
+
+
+def serve(config: SidecarConfig) -> None:
+    import uvicorn
+
+    app = create_sidecar_app(config.upstream, config.timeout_seconds)
+    # No access log: a line per proxied request would cost more than the proxying.
+    uvicorn.run(app, host=config.host, port=config.port, access_log=False, lifespan="on")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # prometheus_client's own variable. With it set, this process would write
+    # its counts into a server's multiprocess folder and show up in its /metrics.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        parser.error(
+            "PROMETHEUS_MULTIPROC_DIR is set; the sidecar is a single process and would mix its "
+            "counts into that folder's server. Unset it for the sidecar"
+        )
+    serve(SidecarConfig(args.upstream, args.host, args.port, args.timeout_seconds))
+    return 0

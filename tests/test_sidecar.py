@@ -1,0 +1,408 @@
+"""The sidecar forwards to a real upstream, counts what it proxied, and survives the upstream going away.
+
+The sidecar runs as users start it, `python -m monitoring.exporter --upstream
+URL`, in its own process; its counts are read by scraping its /metrics. The
+upstream for the fast tests is a tiny uvicorn app speaking MLflow's scoring
+protocol, in a thread of the test process, so a test can stop it, restart
+it on the same port, or slow it down. One slow test puts the sidecar in front
+of a real `mlflow models serve` on a champion registered by a real gate
+session. Every test ends by checking the sidecar's log holds no traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from monitoring.sidecar import build_parser
+from tests.project import ROOT, VENV_BIN, clean_env, copy_project
+from tests.prometheus_harness import free_port
+from tests.test_exporter import scrape, serving, value
+
+# Short, so the timeout test is quick; the fast upstream answers in milliseconds.
+SIDECAR_TIMEOUT_SECONDS = 1.0
+
+
+@dataclass
+class UpstreamBehaviour:
+    """What the fake upstream does next; a test changes it while the upstream runs."""
+
+    delay_seconds: float = 0.0
+
+
+def mlflow_like_app(behaviour: UpstreamBehaviour) -> Starlette:
+    """MLflow's scoring protocol in miniature: dataframe_split in, {"predictions": [...]} out.
+
+    A row's label is 0 when its first value is above 15 (as a malignant mean
+    radius would be), else 1; a row whose first value is "explode" is a 500.
+    """
+
+    async def invocations(request: Request):
+        body = await request.body()  # before the delay: the sidecar may hang up during it
+        if behaviour.delay_seconds:
+            await asyncio.sleep(behaviour.delay_seconds)
+        try:
+            rows = json.loads(body)["dataframe_split"]["data"]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error_code": "BAD_REQUEST", "message": "expected dataframe_split JSON"}, 400)
+        if any(row[0] == "explode" for row in rows):
+            return JSONResponse({"error_code": "INTERNAL_ERROR", "message": "the model failed"}, 500)
+        return JSONResponse({"predictions": [0 if row[0] > 15 else 1 for row in rows]})
+
+    async def ping(request: Request):
+        return PlainTextResponse("\n")
+
+    async def version(request: Request):
+        return PlainTextResponse("3.17.2")
+
+    return Starlette(
+        routes=[
+            Route("/invocations", invocations, methods=["POST"]),
+            Route("/ping", ping, methods=["GET"]),
+            Route("/health", ping, methods=["GET"]),
+            Route("/version", version, methods=["GET"]),
+        ]
+    )
+
+
+@contextmanager
+def running_sidecar(upstream_url: str, log_path: Path) -> Iterator[str]:
+    """`python -m monitoring.exporter --upstream URL` in its own process; yields its base URL."""
+    port = free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "monitoring.exporter", "--upstream", upstream_url,
+                "--port", str(port), "--timeout-seconds", str(SIDECAR_TIMEOUT_SECONDS),
+            ],
+            cwd=ROOT,
+            env=clean_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the sidecar exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{url}/metrics", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the sidecar did not answer on {url}:\n{log_path.read_text()}")
+            time.sleep(0.05)
+        yield url
+        assert process.poll() is None, f"the sidecar died:\n{log_path.read_text()}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log_path.read_text(), log_path.read_text()
+
+
+def split_payload(rows: list[list]) -> dict:
+    return {"dataframe_split": {"columns": ["mean radius", "mean texture"], "data": rows}}
+
+
+@pytest.fixture
+def behaviour() -> UpstreamBehaviour:
+    """How the fake upstream behaves; tests change it mid-test."""
+    return UpstreamBehaviour()
+
+
+@pytest.fixture
+def upstream(behaviour) -> Iterator[str]:
+    """The fake MLflow scoring server, on a free port."""
+    with serving(mlflow_like_app(behaviour)) as url:
+        yield url
+
+
+@pytest.fixture
+def sidecar(upstream, tmp_path) -> Iterator[str]:
+    """The sidecar in front of `upstream`."""
+    with running_sidecar(upstream, tmp_path / "sidecar.log") as url:
+        yield url
+
+
+def invocations(samples, outcome: str) -> float | None:
+    return value(samples, "mlgate_inference_requests_total", endpoint="/invocations", outcome=outcome)
+
+
+def test_sidecar_forwards_invocations_and_counts_predictions_by_label(upstream, sidecar):
+    payloads = [split_payload([[20.5, 1.0], [11.0, 2.0], [9.0, 3.0]]) for _ in range(8)]
+    payloads += [split_payload([[12.0 + i, 0.5] for i in range(10)]), {"dataframe_split": {"columns": ["a"], "data": [[30]]}}]
+    expected = Counter()
+    with httpx.Client() as client:
+        for payload in payloads:
+            direct = client.post(f"{upstream}/invocations", json=payload)
+            proxied = client.post(f"{sidecar}/invocations", json=payload)
+            assert proxied.status_code == direct.status_code == 200
+            assert proxied.headers["content-type"] == direct.headers["content-type"]
+            assert proxied.json() == direct.json()
+            expected.update(str(label) for label in direct.json()["predictions"])
+        samples = scrape(sidecar, client)
+
+    assert invocations(samples, "success") == len(payloads)
+    for outcome in ("client_error", "server_error", "upstream_error"):
+        assert invocations(samples, outcome) == 0
+    assert {label: value(samples, "mlgate_predictions_total", label=label) for label in expected} == expected
+    assert value(samples, "mlgate_inference_payload_rows_count") == len(payloads)
+    assert value(samples, "mlgate_inference_payload_rows_sum") == 8 * 3 + 10 + 1
+
+
+def test_sidecar_passes_upstream_errors_through_and_counts_them_by_outcome(upstream, sidecar):
+    with httpx.Client() as client:
+        for body in (b"{not json", b'{"instances": [1]}'):
+            direct = client.post(f"{upstream}/invocations", content=body, headers={"content-type": "application/json"})
+            proxied = client.post(f"{sidecar}/invocations", content=body, headers={"content-type": "application/json"})
+            assert (proxied.status_code, proxied.json()) == (direct.status_code, direct.json()) == (400, direct.json())
+        proxied = client.post(f"{sidecar}/invocations", json=split_payload([["explode", 1.0]]))
+        assert proxied.status_code == 500
+        assert proxied.json()["error_code"] == "INTERNAL_ERROR"
+        assert client.post(f"{sidecar}/invocations", json=split_payload([[1.0, 1.0]])).status_code == 200
+        samples = scrape(sidecar, client)
+
+    assert invocations(samples, "client_error") == 2
+    assert invocations(samples, "server_error") == 1
+    assert invocations(samples, "success") == 1
+    assert invocations(samples, "upstream_error") == 0
+    assert value(samples, "mlgate_inference_payload_rows_count") == 1  # errors carry no predictions
+
+
+def test_sidecar_forwards_ping_health_and_version(upstream, sidecar):
+    with httpx.Client() as client:
+        for path in ("/ping", "/health", "/version"):
+            direct, proxied = client.get(f"{upstream}{path}"), client.get(f"{sidecar}{path}")
+            assert (proxied.status_code, proxied.text) == (direct.status_code, direct.text)
+        assert client.get(f"{sidecar}/admin").status_code == 404  # not forwarded
+        samples = scrape(sidecar, client)
+
+    for path in ("/ping", "/health", "/version"):
+        assert value(samples, "mlgate_inference_requests_total", endpoint=path, outcome="success") == 1
+    assert value(samples, "mlgate_inference_requests_total", endpoint="other", outcome="client_error") == 1
+
+
+def test_upstream_down_is_a_502_counted_as_upstream_error_then_the_sidecar_recovers(tmp_path):
+    app = mlflow_like_app(UpstreamBehaviour())
+    payload = split_payload([[20.0, 1.0]])
+    first_upstream = ExitStack()
+    upstream_url = first_upstream.enter_context(serving(app))
+    port = int(upstream_url.rsplit(":", 1)[1])
+    try:
+        with running_sidecar(upstream_url, tmp_path / "sidecar.log") as sidecar_url, httpx.Client() as client:
+            assert client.post(f"{sidecar_url}/invocations", json=payload).status_code == 200
+            first_upstream.close()  # the upstream stops; its port now refuses connections
+            for _ in range(3):
+                answer = client.post(f"{sidecar_url}/invocations", json=payload)
+                assert answer.status_code == 502
+                assert answer.json()["error_code"] == "UPSTREAM_UNAVAILABLE"
+                assert upstream_url in answer.json()["message"]
+            assert client.get(f"{sidecar_url}/ping").status_code == 502
+            down = scrape(sidecar_url, client)
+
+            with serving(app, port=port):  # the same upstream comes back on the same port
+                recovered = client.post(f"{sidecar_url}/invocations", json=payload)
+                assert recovered.status_code == 200, recovered.text
+                assert recovered.json() == {"predictions": [0]}
+                up = scrape(sidecar_url, client)
+    finally:
+        first_upstream.close()
+
+    assert invocations(down, "upstream_error") == 3
+    assert value(down, "mlgate_inference_requests_total", endpoint="/ping", outcome="upstream_error") == 1
+    assert invocations(up, "success") == 2
+    assert invocations(up, "upstream_error") == 3
+    assert value(up, "mlgate_inference_in_flight_requests") == 0
+
+
+def test_upstream_slower_than_the_timeout_is_a_504_counted_as_upstream_error(behaviour, upstream, sidecar):
+    payload = split_payload([[20.0, 1.0]])
+    with httpx.Client(timeout=10) as client:
+        behaviour.delay_seconds = SIDECAR_TIMEOUT_SECONDS + 0.5
+        answer = client.post(f"{sidecar}/invocations", json=payload)
+        assert answer.status_code == 504
+        assert answer.json()["error_code"] == "UPSTREAM_TIMEOUT"
+        behaviour.delay_seconds = 0.0
+        assert client.post(f"{sidecar}/invocations", json=payload).status_code == 200
+        samples = scrape(sidecar, client)
+
+    assert invocations(samples, "upstream_error") == 1
+    assert invocations(samples, "success") == 1
+    assert invocations(samples, "server_error") == 0
+
+
+@pytest.mark.parametrize("upstream_url", ["localhost:5000", "http://", "ftp://127.0.0.1:5000", "http://127.0.0.1:99999"])
+def test_bad_upstream_url_is_one_usage_error_without_traceback(upstream_url):
+    run = subprocess.run(
+        [sys.executable, "-m", "monitoring.exporter", "--upstream", upstream_url],
+        cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=30,
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "--upstream" in errors[0], run.stderr
+
+
+def test_sidecar_refuses_a_multiprocess_dir_it_would_pollute(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "monitoring.exporter", "--upstream", "http://127.0.0.1:5000"],
+        cwd=ROOT, env=clean_env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path)), capture_output=True, text=True, timeout=30,
+    )
+    assert run.returncode == 2
+    assert "PROMETHEUS_MULTIPROC_DIR" in run.stderr and "Traceback" not in run.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_sidecar_listens_on_loopback_by_default(sidecar, tmp_path):
+    args = build_parser().parse_args(["--upstream", "http://127.0.0.1:5000"])
+    assert (args.host, args.port, args.timeout_seconds) == ("127.0.0.1", 9108, 5.0)
+    # The running sidecar got no --host: uvicorn says where it listens.
+    assert f"Uvicorn running on {sidecar} " in (tmp_path / "sidecar.log").read_text()
+
+
+def test_sidecar_adds_less_latency_than_its_budget(upstream, sidecar, settings):
+    """p50 through the sidecar minus p50 straight to the upstream, requests interleaved."""
+    payload = split_payload([[20.0, 1.0], [10.0, 2.0]])
+    direct, proxied = [], []
+    with httpx.Client() as client:
+        for url in (upstream, sidecar):
+            for _ in range(10):
+                client.post(f"{url}/invocations", json=payload)
+        for round_number in range(150):
+            pair = [(upstream, direct), (sidecar, proxied)]
+            for url, timings in pair if round_number % 2 else reversed(pair):
+                start = time.perf_counter()
+                assert client.post(f"{url}/invocations", json=payload).status_code == 200
+                timings.append(time.perf_counter() - start)
+    # Median of per-pair increases: robust to other tenants' time slices (see test_exporter).
+    added = statistics.median(p - d for p, d in zip(proxied, direct))
+    print(
+        f"\nsidecar: p50 direct {statistics.median(direct) * 1e3:.3f} ms, "
+        f"through the sidecar {statistics.median(proxied) * 1e3:.3f} ms, added {added * 1e3:.3f} ms"
+    )
+    assert added <= settings.sidecar_overhead_budget_seconds
+
+
+@pytest.mark.slow
+def test_sidecar_in_front_of_mlflow_models_serve_forwards_counts_and_reports_its_stop(tmp_path):
+    """A champion from a real gate session, served by `mlflow models serve`, behind the sidecar."""
+    from sklearn.datasets import load_breast_cancer
+
+    project = copy_project(tmp_path / "project")
+    session = project.run_gates("-q")
+    assert session.returncode == 0, session.stdout[-3000:] + session.stderr[-3000:]
+
+    port = free_port()
+    serve_log = tmp_path / "mlflow-serve.log"
+    env = clean_env(MLFLOW_TRACKING_URI=project.tracking_uri, MLFLOW_ALLOW_PICKLE_DESERIALIZATION="true")
+    with serve_log.open("w") as log:
+        # Its own session: `mlflow models serve` starts uvicorn as a child, and
+        # the whole group must stop with it.
+        server = subprocess.Popen(
+            [
+                str(VENV_BIN / "mlflow"), "models", "serve", "-m", "models:/mlgate-classifier@champion",
+                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
+            ],
+            cwd=project.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    upstream_url = f"http://127.0.0.1:{port}"
+    features = load_breast_cancer(as_frame=True).frame.drop(columns="target")
+    slices = [(0, 1), (1, 3), (3, 8), (8, 18), (18, 38)]
+    try:
+        _wait_for_ping(upstream_url, server, serve_log)
+        with running_sidecar(upstream_url, tmp_path / "sidecar.log") as sidecar_url, httpx.Client(timeout=30) as client:
+            expected = Counter()
+            for start, stop in slices:
+                rows = features.iloc[start:stop]
+                payload = {"dataframe_split": {"columns": list(rows.columns), "data": rows.to_numpy().tolist()}}
+                direct = client.post(f"{upstream_url}/invocations", json=payload)
+                proxied = client.post(f"{sidecar_url}/invocations", json=payload)
+                assert proxied.status_code == direct.status_code == 200, proxied.text
+                assert proxied.json() == direct.json()
+                expected.update(str(label) for label in direct.json()["predictions"])
+            missing_columns = {"dataframe_split": {"columns": ["mean radius"], "data": [[14.0]]}}
+            direct = client.post(f"{upstream_url}/invocations", json=missing_columns)
+            proxied = client.post(f"{sidecar_url}/invocations", json=missing_columns)
+            assert proxied.status_code == direct.status_code == 400
+            assert proxied.json()["error_code"] == direct.json()["error_code"]
+            for path in ("/ping", "/version"):
+                assert client.get(f"{sidecar_url}{path}").text == client.get(f"{upstream_url}{path}").text
+            served = scrape(sidecar_url, client)
+
+            _stop_group(server)
+            _wait_until_refused(upstream_url)
+            answer = client.post(f"{sidecar_url}/invocations", json=missing_columns)
+            assert answer.status_code == 502 and answer.json()["error_code"] == "UPSTREAM_UNAVAILABLE"
+            stopped = scrape(sidecar_url, client)
+    finally:
+        _stop_group(server)
+
+    assert invocations(served, "success") == len(slices)
+    assert invocations(served, "client_error") == 1
+    assert {label: value(served, "mlgate_predictions_total", label=label) for label in expected} == expected
+    assert sum(expected.values()) == 38
+    assert value(served, "mlgate_inference_payload_rows_sum") == 38
+    assert invocations(stopped, "upstream_error") == 1
+
+
+def _wait_for_ping(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"mlflow models serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"mlflow models serve did not answer /ping within 90s:\n{log.read_text()[-3000:]}")
+
+
+def _wait_until_refused(url: str) -> None:
+    """Until the stopped upstream's port refuses connections: uvicorn drains before it closes."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/ping", timeout=1)
+        except httpx.TransportError:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{url} still answers after its server was stopped")
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """Stop a process started with start_new_session=True, and its children, by its group id."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
