@@ -2,6 +2,7 @@
 
   expectations  draft a data-gate suite from a reference dataset
   validate      check a dataset against its suite
+  serve         serve a registered model over MLflow's scoring protocol, with /metrics
 """
 
 from __future__ import annotations
@@ -51,6 +52,54 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if validation.success else 1
 
 
+class StartupError(RuntimeError):
+    """The server cannot start; the message says why and what to check."""
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from model import server
+    from model.tracking import TrackingError, load_servable
+
+    settings = load_settings(pyproject=Path("pyproject.toml"))
+    model_uri = args.model_uri or settings.champion_uri
+    try:
+        servable = load_servable(model_uri, settings.tracking_uri)
+        # Checked before any socket opens: a signature we cannot serve is a start-up error.
+        server.check_servable(servable)
+    except (TrackingError, ValueError) as error:
+        raise StartupError(str(error)) from None
+    print(
+        f"serving {servable.name or model_uri} version {servable.version or '-'} "
+        f"on http://{args.host}:{args.port} with {args.workers} worker(s)",
+        flush=True,
+    )
+    try:
+        server.run(servable, settings, args.host, args.port, args.workers)
+    except OSError as error:
+        raise StartupError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description="mlgate commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -67,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     # The gate session pipes the bytes it read, so the gate judges exactly what trains.
     check.add_argument("--stdin", action="store_true", help="read the CSV's bytes from stdin")
     check.set_defaults(run=_validate)
+    serve = commands.add_parser("serve", help="serve a model over MLflow's scoring protocol, with /metrics")
+    serve.add_argument("--model-uri", help="models:/name@alias, models:/name/N, runs:/... or a folder (default: the champion)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default: 1)")
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -75,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (SettingsError, DataError) as error:
+    except (SettingsError, DataError, StartupError) as error:
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
 
 

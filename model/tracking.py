@@ -259,3 +259,21 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
         alias=alias,
         tags=tags,
     )
+
+
+def servable_from_model(model, input_example, name: str = "candidate") -> ServableModel:
+    """A fitted model not yet logged, in the shape a server takes: the perf gates serve the candidate."""
+    from mlflow.models import infer_signature
+
+    # The same signature log_and_register will record, so the gates serve what would be registered.
+    columns = infer_signature(input_example, model.predict(input_example)).inputs.to_dict()
+    return ServableModel(
+        model=model,
+        input_schema=[(c["name"], c["type"]) for c in columns],
+        required=frozenset(c["name"] for c in columns if c.get("required", True)),
+        name=name,
+        version="",
+        run_id="",
+        alias="",
+        tags={},
+    )

@@ -1,0 +1,188 @@
+"""Behavioural gates: what the candidate does on rows nobody sampled, searched with hypothesis.
+
+Four claims hold for any model and any row the data suite accepts (valid
+probabilities and labels; an answer independent of the batch, of row order,
+and of asking twice). The expectations a user declares in
+`<expectations_dir>/<dataset>.behaviour.toml` are each their own test, and
+each is checked against the champion: one the champion met and the
+candidate breaks is a regression. A dataset without a spec has no declared
+gates at all (gates/conftest.py drops a gate parametrized over nothing; a
+skip would block promotion for a dataset that simply declares nothing).
+
+Hypothesis runs the `gate` profile: `behaviour_max_examples` examples,
+derandomized and without an example database, so a session's verdict is
+reproducible. A falsifying example is the first line of the failure, which
+is what the gate report shows.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gates.keys import SETTINGS_KEY
+from model import behaviour
+from model.behaviour import BehaviourSpecError, ClaimOutcome
+
+pytestmark = pytest.mark.model_gate
+
+SPEC_INVALID = "spec-invalid"
+DECLARED_TESTS = {
+    "test_invariance_under_declared_noise": "invariance",
+    "test_directional_effect_as_declared": "directional",
+    "test_no_behavioural_regression_vs_champion": None,  # every declared expectation
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "declared" not in metafunc.fixturenames:
+        return
+    settings = metafunc.config.stash[SETTINGS_KEY]
+    path = behaviour.spec_path(settings.expectations_dir, settings.dataset_name)
+    kind = DECLARED_TESTS[metafunc.function.__name__]
+    if not path.is_file():
+        names: list[str] = []  # no spec: no declared gates (dropped, not skipped)
+    else:
+        try:
+            spec = behaviour.read_spec(path)  # its shape only: the data is read later, once
+        except BehaviourSpecError:
+            names = [SPEC_INVALID]  # the test fails with the parse error
+        else:
+            names = [e.name for e in spec.expectations if kind is None or e.kind == kind]
+    metafunc.parametrize("declared", names)
+
+
+# --- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def behaviour_schema(settings, dataset, holdout_frame):
+    """The rows the data suite accepts, in the model's column order: what hypothesis draws from."""
+    from model.expectations import read_suite
+
+    suite = read_suite(settings.suite_path) if settings.suite_path.is_file() else None
+    labels = sorted(dataset.labels.dropna().unique().tolist(), key=str)
+    return behaviour.schema_for(suite, holdout_frame, labels, settings.target)
+
+
+@pytest.fixture(scope="session")
+def behaviour_spec(settings, behaviour_schema):
+    """The declared expectations, checked against the schema (None without a spec file)."""
+    path = behaviour.spec_path(settings.expectations_dir, settings.dataset_name)
+    if not path.is_file():
+        return None
+    try:
+        return behaviour.read_spec(path, behaviour_schema)
+    except BehaviourSpecError as error:
+        return error
+
+
+@pytest.fixture(scope="session")
+def gate_hypothesis(settings):
+    """Hypothesis settings for a gate session: bounded, reproducible, no example database."""
+    return behaviour.hypothesis_profile("gate", settings.behaviour_max_examples)
+
+
+@pytest.fixture(scope="session")
+def generic_outcomes(trained_model, behaviour_schema, gate_hypothesis) -> dict[str, ClaimOutcome]:
+    """The four generic claims, searched once on one stream of batches; each test reads one."""
+    labels = behaviour_schema.labels
+    return behaviour.search(
+        behaviour.schema_batches(behaviour_schema),
+        lambda drawn, claims: behaviour.check_generic(trained_model, labels, drawn, claims),
+        behaviour.GENERIC_CLAIMS,
+        gate_hypothesis,
+    )
+
+
+@pytest.fixture(scope="session")
+def declared_outcomes(trained_model, holdout_frame, behaviour_spec, gate_hypothesis) -> dict[str, ClaimOutcome]:
+    """Every declared expectation, searched once on the holdout; draws kept for the champion."""
+    if not isinstance(behaviour_spec, behaviour.BehaviourSpec):
+        return {}
+    spec = behaviour_spec
+    return behaviour.search(
+        behaviour.declared_draws(spec, len(holdout_frame)),
+        lambda drawn, claims: behaviour.check_declared(trained_model, spec, holdout_frame, drawn, claims),
+        [e.name for e in spec.expectations],
+        gate_hypothesis,
+        keep_draws=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def champion_replay(champion, holdout_frame, behaviour_spec, declared_outcomes):
+    """The champion's answers to the very draws the candidate was searched on (None: no champion)."""
+    if champion is None or not declared_outcomes:
+        return None
+    return behaviour.replay(champion.model, behaviour_spec, holdout_frame, declared_outcomes)
+
+
+def _expectation(spec, declared: str):
+    if isinstance(spec, BehaviourSpecError):
+        pytest.fail(str(spec), pytrace=False)
+    if spec is None or declared == SPEC_INVALID:
+        pytest.fail(f"the behaviour spec could not be read for '{declared}'", pytrace=False)
+    return spec.named(declared)
+
+
+def _gate(outcome: ClaimOutcome, record_gate, value=None, threshold=None) -> None:
+    """Record the gate's row; fail with hypothesis' falsifying example as the first line."""
+    record_gate(outcome.examples if value is None else value, threshold)
+    if not outcome.held:
+        pytest.fail(f"{outcome.violation} (falsified within {outcome.examples} examples)", pytrace=False)
+
+
+# --- any model, any row of the schema --------------------------------------------------
+
+
+def test_probabilities_valid_and_labels_known_for_any_schema_row(generic_outcomes, record_gate):
+    _gate(generic_outcomes["valid_output"], record_gate)
+
+
+def test_answer_independent_of_batch(generic_outcomes, record_gate):
+    _gate(generic_outcomes["batch_independent"], record_gate)
+
+
+def test_answer_independent_of_row_order(generic_outcomes, record_gate):
+    _gate(generic_outcomes["order_independent"], record_gate)
+
+
+def test_same_input_same_answer(generic_outcomes, record_gate):
+    _gate(generic_outcomes["repeatable"], record_gate)
+
+
+# --- what the user declared ------------------------------------------------------------
+
+
+def _declared_gate(declared, behaviour_spec, declared_outcomes, record_gate) -> None:
+    expectation = _expectation(behaviour_spec, declared)
+    limit = expectation.max_flipped_fraction if expectation.kind == "invariance" else expectation.max_violating_fraction
+    outcome = declared_outcomes[expectation.name]
+    _gate(outcome, record_gate, value=outcome.worst, threshold=limit)
+
+
+def test_invariance_under_declared_noise(declared, behaviour_spec, declared_outcomes, record_gate):
+    _declared_gate(declared, behaviour_spec, declared_outcomes, record_gate)
+
+
+def test_directional_effect_as_declared(declared, behaviour_spec, declared_outcomes, record_gate):
+    _declared_gate(declared, behaviour_spec, declared_outcomes, record_gate)
+
+
+def test_no_behavioural_regression_vs_champion(
+    declared, champion, behaviour_spec, declared_outcomes, champion_replay, record_gate
+):
+    expectation = _expectation(behaviour_spec, declared)
+    if champion is None:
+        record_gate("first champion")
+        return
+    candidate = declared_outcomes[expectation.name]
+    on_champion = champion_replay[expectation.name]
+    record_gate(candidate.worst, max((m.value for m in on_champion), default=None))
+    if behaviour.regressed(candidate, on_champion):
+        pytest.fail(
+            f"behavioural regression vs champion version {champion.version}: it meets "
+            f"'{expectation.name}' on all {len(on_champion)} draws, the candidate does not: "
+            f"{candidate.violation}",
+            pytrace=False,
+        )

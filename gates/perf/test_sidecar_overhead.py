@@ -1,0 +1,30 @@
+"""Perf gate: the sidecar (`python -m monitoring.exporter --upstream URL`) adds little latency.
+
+Direct requests and requests through the sidecar go in turn (see `Pairs`);
+the median of their differences is the proxy hop's cost at p50.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gates.perf.conftest import MAX_PAIRS, PAIR_SECONDS, Pairs, rounds_for, timings
+
+pytestmark = pytest.mark.perf_gate
+
+
+def test_sidecar_overhead_within_budget(benchmark, serving_client, sidecar_client, settings, record_perf):
+    pairs = Pairs(serving_client, sidecar_client)
+    rounds = rounds_for(pairs, PAIR_SECONDS, MAX_PAIRS)
+    pairs.clear()
+    benchmark.group = "sidecar"
+    benchmark.pedantic(pairs, rounds=rounds)
+    timings(benchmark)
+    overhead = pairs.extra_p50
+    budget = settings.sidecar_overhead_budget_seconds
+    benchmark.extra_info.update({"p50_overhead_seconds": overhead, "budget_seconds": budget})
+    record_perf("sidecar_overhead_p50_seconds", overhead, budget)
+    assert overhead <= budget, (
+        f"the sidecar adds {overhead * 1e3:.2f} ms at p50 over {rounds} pairs, over "
+        f"sidecar_overhead_budget_seconds ({budget * 1e3:g} ms)"
+    )

@@ -1,0 +1,355 @@
+"""MLflow's scoring protocol without a web framework: request bytes in, a checked frame out.
+
+`parse_request` turns an /invocations body into the DataFrame the model takes,
+or raises `ClientError` naming what is wrong and how to fix it;
+`predictions_body` renders predictions as `mlflow models serve` does. Values
+are checked against the model's signature more strictly than MLflow does: a
+string in a numeric column or 1.5 in an integer column is refused rather than
+cast or truncated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+JSON_TYPE = "application/json"
+CSV_TYPE = "text/csv"
+FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+# A JSON key MLflow accepts beside the data; scikit-learn models take no params.
+IGNORED_KEYS = frozenset({"params"})
+EXAMPLE = '{"dataframe_split": {"columns": [...], "data": [[...]]}}'
+# pandas' default missing markers: what a CSV cell read at training time became NaN for.
+CSV_MISSING = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"}
+)
+
+
+class ClientError(Exception):
+    """A request the client must change; never the server's fault."""
+
+    def __init__(self, status: int, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+
+    def body(self) -> bytes:
+        return json.dumps({"error_code": self.error_code, "message": self.message}).encode()
+
+
+def _bad(message: str) -> ClientError:
+    return ClientError(400, "BAD_REQUEST", message)
+
+
+def _schema_error(message: str) -> ClientError:
+    return ClientError(400, "INVALID_PARAMETER_VALUE", message)
+
+
+# --- one column: checked Python values to a typed numpy array ------------------------
+
+_FLOATS = {"double": np.float64, "float": np.float32}
+_INTS = {"long": np.int64, "integer": np.int32}
+_KINDS = {"double": "a number", "float": "a number", "long": "an integer", "integer": "an integer",
+          "boolean": "true or false", "string": "a string"}
+_NUMBER_TYPES = frozenset({int, float, type(None)})
+_COLUMN_DTYPES = {**_FLOATS, **_INTS}
+
+
+def _column(name: str, kind: str, values: Sequence, from_text: bool) -> np.ndarray:
+    """Values of one column as the dtype the model was trained on, or a ClientError."""
+    if from_text:
+        values = [_from_text(name, kind, v) for v in values]
+    if kind in _FLOATS:
+        if not {type(v) for v in values} <= _NUMBER_TYPES:
+            raise _wrong_type(name, kind, values, lambda v: type(v) in _NUMBER_TYPES)
+        return np.array(values, dtype=_FLOATS[kind])  # None becomes NaN, as in training
+    if kind in _INTS:
+        if not all(type(v) is int or (type(v) is float and v.is_integer()) for v in values):
+            raise _wrong_type(name, kind, values, lambda v: type(v) is int or (type(v) is float and v.is_integer()))
+        try:
+            return np.array(values, dtype=_INTS[kind])
+        except OverflowError:
+            raise _schema_error(f"column '{name}' holds a value too large for its type '{kind}'") from None
+    if kind == "boolean":
+        if not all(type(v) is bool for v in values):
+            raise _wrong_type(name, kind, values, lambda v: type(v) is bool)
+        return _objects(values)
+    if not all(type(v) is str or v is None or _is_nan(v) for v in values):
+        raise _wrong_type(name, kind, values, lambda v: type(v) is str or v is None)
+    return _objects(np.nan if v is None else v for v in values)
+
+
+def _objects(values: Iterable) -> np.ndarray:
+    """Categorical columns go to the model as plain objects, as `as_model_input` trained it."""
+    items = list(values)
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+def _is_nan(value) -> bool:
+    return type(value) is float and math.isnan(value)
+
+
+def _wrong_type(name: str, kind: str, values: Sequence, ok) -> ClientError:
+    row, value = next((i, v) for i, v in enumerate(values) if not ok(v))
+    shown = "null" if value is None else json.dumps(value) if isinstance(value, (bool, int, float, str)) else type(value).__name__
+    return _schema_error(
+        f"column '{name}' takes {_KINDS[kind]} (type '{kind}'), but row {row} holds {shown}; "
+        f"send {_KINDS[kind]}" + (" or null" if kind in _FLOATS or kind == "string" else "")
+    )
+
+
+def _from_text(name: str, kind: str, text):
+    """One CSV cell, read as pandas read the training CSV: missing markers are null."""
+    if not isinstance(text, str) or text in CSV_MISSING:
+        return None
+    try:
+        if kind in _FLOATS:
+            return float(text)
+        if kind in _INTS:
+            return int(text)
+    except ValueError:
+        return text  # left as text so the type check names the cell
+    if kind == "boolean":
+        return {"true": True, "false": False}.get(text.lower(), text)
+    return text
+
+
+# --- the model's input schema ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputSchema:
+    """The columns a model takes, in order, each with its MLflow type."""
+
+    columns: tuple[tuple[str, str], ...]
+    required: frozenset[str]
+
+    @classmethod
+    def of(cls, input_schema: Sequence[tuple[str, str]], required: Iterable[str]) -> InputSchema:
+        unknown = [(n, t) for n, t in input_schema if t not in _KINDS]
+        if unknown:
+            raise ValueError(
+                f"the model's signature has column types mlgate cannot serve: {unknown}; "
+                f"supported types are {', '.join(_KINDS)}"
+            )
+        return cls(tuple((str(n), str(t)) for n, t in input_schema), frozenset(required))
+
+    @property
+    def names(self) -> list[str]:
+        return [n for n, _ in self.columns]
+
+    @property
+    def all_double(self) -> bool:
+        return all(t == "double" for _, t in self.columns)
+
+    def describe(self) -> str:
+        return ", ".join(f"{n} ({t})" for n, t in self.columns)
+
+    def check_names(self, given: Iterable[str], where: str) -> None:
+        given = list(given)
+        known = {n for n, _ in self.columns}
+        duplicated = sorted({n for n in given if given.count(n) > 1})
+        if duplicated:
+            raise _schema_error(f"{where} names columns more than once: {duplicated}")
+        extra = [n for n in given if n not in known]
+        missing = sorted(self.required - set(given))
+        if extra or missing:
+            parts = []
+            if missing:
+                parts.append(f"missing column(s) {missing}")
+            if extra:
+                parts.append(f"unknown column(s) {extra}")
+            raise _schema_error(
+                f"{where} has {' and '.join(parts)}; the model takes: {self.describe()}"
+            )
+
+
+# --- request bodies to frames -----------------------------------------------------------
+
+
+def media_type(content_type: str | None) -> str:
+    """The request's media type; 415 for anything but UTF-8 JSON or CSV."""
+    if not content_type:
+        raise ClientError(
+            415, "UNSUPPORTED_MEDIA_TYPE",
+            f"the request has no Content-Type; send '{JSON_TYPE}' or '{CSV_TYPE}'",
+        )
+    mime, *parameters = [part.strip() for part in content_type.split(";")]
+    mime = mime.lower()
+    if mime not in (JSON_TYPE, CSV_TYPE):
+        raise ClientError(
+            415, "UNSUPPORTED_MEDIA_TYPE",
+            f"Content-Type '{content_type}' is not supported; send '{JSON_TYPE}' or '{CSV_TYPE}'",
+        )
+    for parameter in parameters:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() != "charset":
+            raise ClientError(
+                415, "UNSUPPORTED_MEDIA_TYPE",
+                f"Content-Type parameter '{parameter}' is not supported (MLflow 1.x's format= is "
+                f"gone); send plain '{mime}' and put the format in the body, e.g. {EXAMPLE}",
+            )
+        if value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise ClientError(415, "UNSUPPORTED_MEDIA_TYPE", f"charset '{value}' is not supported; send UTF-8")
+    return mime
+
+
+def parse_request(body: bytes, content_type: str | None, schema: InputSchema) -> pd.DataFrame:
+    """An /invocations body as the checked frame the model predicts on."""
+    mime = media_type(content_type)
+    if not body.strip():
+        raise _bad(f"the request body is empty; send {'a CSV with a header row' if mime == CSV_TYPE else EXAMPLE}")
+    if mime == CSV_TYPE:
+        names, rows = _csv_rows(body)
+        return _frame_from_rows(names, rows, schema, "the CSV header", from_text=True)
+    return _frame_from_json(_decode_json(body), schema)
+
+
+def _decode_json(body: bytes) -> dict:
+    try:
+        document = json.loads(body)
+    except UnicodeDecodeError:
+        raise _bad("the request body is not UTF-8 text; encode the JSON as UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise _bad(f"the request body is not valid JSON ({error}); send e.g. {EXAMPLE}") from None
+    if not isinstance(document, dict):
+        raise _bad(
+            f"the JSON body is a {type(document).__name__}; wrap the data in an object with exactly one "
+            f"of the keys {', '.join(FORMATS)}, e.g. {EXAMPLE}"
+        )
+    return document
+
+
+def _frame_from_json(document: dict, schema: InputSchema) -> pd.DataFrame:
+    keys = [k for k in document if k in FORMATS]
+    unknown = [k for k in document if k not in FORMATS and k not in IGNORED_KEYS]
+    if unknown or len(keys) != 1:
+        problem = (
+            f"unknown key(s) {unknown}" if unknown
+            else f"several format keys {keys}" if keys else "no format key"
+        )
+        raise _bad(f"the JSON body has {problem}; use exactly one of {', '.join(FORMATS)}, e.g. {EXAMPLE}")
+    key = keys[0]
+    data = document[key]
+    if key == "dataframe_split":
+        return _from_split(data, schema)
+    if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
+        return _from_records(data, schema, key)
+    if key == "dataframe_records":
+        raise _bad(f"'dataframe_records' must be a non-empty list of objects, one per row, e.g. "
+                   '{"dataframe_records": [{"column": value, ...}]}')
+    if isinstance(data, dict):
+        return _from_columns(data, schema, key)
+    if isinstance(data, list) and data and len(schema.columns) == 1:
+        return _from_columns({schema.columns[0][0]: data}, schema, key)
+    raise _bad(
+        f"'{key}' must be a non-empty list of objects (one per row) or an object of column "
+        f"lists; got {type(data).__name__}{' (empty)' if data == [] else ''}"
+    )
+
+
+def _from_split(data, schema: InputSchema) -> pd.DataFrame:
+    if not isinstance(data, dict) or "data" not in data or "columns" not in data:
+        raise _bad(
+            "'dataframe_split' must be an object with 'columns' (the column names) and 'data' "
+            "(a list of rows), e.g. " + EXAMPLE
+        )
+    extra = set(data) - {"columns", "data", "index"}
+    if extra:
+        raise _bad(f"'dataframe_split' has unknown key(s) {sorted(extra)}; it takes columns, data and index")
+    names, rows = data["columns"], data["data"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise _bad("'dataframe_split.columns' must be a list of column names")
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        raise _bad("'dataframe_split.data' must be a list of rows, each a list of values")
+    return _frame_from_rows(names, rows, schema, "'dataframe_split.columns'", from_text=False)
+
+
+def _from_records(records: list[dict], schema: InputSchema, key: str) -> pd.DataFrame:
+    names = schema.names
+    expected = set(names)
+    for index, record in enumerate(records):
+        if record.keys() != expected:  # the common case costs one set comparison per row
+            schema.check_names(list(record), f"'{key}' row {index}")
+    rows = [[record.get(n) for n in names] for record in records]
+    return _typed_frame(rows, None, schema, from_text=False)
+
+
+def _from_columns(columns: dict, schema: InputSchema, key: str) -> pd.DataFrame:
+    schema.check_names(list(columns), f"'{key}'")
+    lists = {n: v if isinstance(v, list) else [v] for n, v in columns.items()}
+    lengths = {len(v) for v in lists.values()}
+    if len(lengths) != 1:
+        shown = {n: len(v) for n, v in lists.items()}
+        raise _bad(f"the columns of '{key}' have different lengths {shown}; give every column the same number of rows")
+    if lengths == {0}:
+        raise _bad(f"'{key}' has no rows; send at least one")
+    n_rows = lengths.pop()
+    ordered = [lists.get(n, [None] * n_rows) for n in schema.names]
+    return _typed_frame(None, ordered, schema, from_text=False)
+
+
+def _csv_rows(body: bytes) -> tuple[list[str], list[list[str]]]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _bad("the CSV body is not UTF-8 text; encode it as UTF-8") from None
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text)) if r]
+    except csv.Error as error:
+        raise _bad(f"the CSV body is not readable ({error}); send a header row then one row per line") from None
+    return [n.strip() for n in rows[0]], rows[1:]
+
+
+def _frame_from_rows(names: list, rows: list[list], schema: InputSchema, where: str, from_text: bool) -> pd.DataFrame:
+    schema.check_names(names, where)
+    if not rows:
+        raise _bad("the request has a header but no rows; send at least one row")
+    width = len(names)
+    for index, row in enumerate(rows):
+        if len(row) != width:
+            raise _bad(f"row {index} has {len(row)} values but there are {width} columns; give every row one value per column")
+    order = schema.names
+    if names != order:
+        position = {n: i for i, n in enumerate(names)}
+        rows = [[row[position[n]] if n in position else None for n in order] for row in rows]
+    return _typed_frame(rows, None, schema, from_text=from_text)
+
+
+def _typed_frame(rows: list[list] | None, columns: list[list] | None, schema: InputSchema, from_text: bool) -> pd.DataFrame:
+    """Rows or columns in schema order to a frame; one float block when every column is double."""
+    names = schema.names
+    if schema.all_double and not from_text:
+        values = rows if rows is not None else columns
+        if {type(v) for line in values for v in line} <= _NUMBER_TYPES:
+            block = np.array(values, dtype=np.float64)
+            return pd.DataFrame(block if rows is not None else block.T, columns=names)
+    if columns is None:
+        columns = [list(c) for c in zip(*rows)]
+    typed = {
+        # An explicit dtype: pandas 3 would otherwise turn object strings into its `str` dtype.
+        n: pd.Series(_column(n, t, values, from_text), dtype=_COLUMN_DTYPES.get(t, object), copy=False)
+        for (n, t), values in zip(schema.columns, columns)
+    }
+    return pd.DataFrame(typed, columns=names)
+
+
+# --- predictions to a response ------------------------------------------------------------
+
+
+def predictions_body(predictions) -> bytes:
+    """`{"predictions": [...]}` as `mlflow models serve` writes it, labels in their own values."""
+    values = predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
+    return json.dumps({"predictions": values}).encode()
+

@@ -1,0 +1,131 @@
+"""Run the scoring server with its metrics: one process, or N workers on one socket.
+
+We bind the listening socket ourselves, with `proto=IPPROTO_TCP`. asyncio
+turns TCP_NODELAY on for an accepted connection only when the socket reports
+that protocol, and uvicorn's own `bind_socket` (the `--workers` path) leaves
+it at 0, so every keep-alive request after the first waits ~40 ms on Nagle
+and delayed ACKs (Kludex/uvicorn#3149). Accepted sockets inherit `proto`
+from ours, in every worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket whose accepted connections get TCP_NODELAY; OSError if the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def compose_app(servable, settings):
+    """The served app: the scoring app inside the exporter's middleware, which answers /metrics."""
+    # Imported here: the exporter reads PROMETHEUS_MULTIPROC_DIR, set just before workers start.
+    from monitoring import exporter
+    from model.serving import create_app
+
+    registry = exporter.build_registry()
+    metrics = exporter.ServingMetrics(registry)
+    metrics.set_model(servable)
+    app = create_app(servable, settings, on_predictions=metrics.observe_predictions)
+    return exporter.instrument(app, metrics, registry)
+
+
+def uvicorn_config(app, host: str, port: int, workers: int = 1, **options):
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        # Requests are counted in /metrics; a log line each would cost more than the parsing.
+        access_log=False,
+        proxy_headers=False,
+        **options,
+    )
+
+
+def run(servable, settings, host: str, port: int, workers: int = 1) -> None:
+    """Serve until SIGINT/SIGTERM. The model is loaded once, here; each worker builds its own app."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    sock = bind_socket(host, port)
+    # Workers get their arguments pickled. A plain namespace spares each worker importing
+    # mlflow (ServableModel's module) to unpickle it; a dict where Settings has a mappingproxy.
+    servable = SimpleNamespace(**vars(servable))
+    settings = dataclasses.replace(settings, estimator_params=dict(settings.estimator_params))
+    app_factory = functools.partial(compose_app, servable, settings)
+    if workers == 1:
+        uvicorn.Server(uvicorn_config(app_factory, host, port, factory=True)).run(sockets=[sock])
+        return
+    # Each worker counts into files here and /metrics sums them: Prometheus sees one server.
+    with tempfile.TemporaryDirectory(prefix="mlgate-prometheus-") as folder:
+        previous = os.environ.get(MULTIPROC_ENV)
+        os.environ[MULTIPROC_ENV] = folder
+        try:
+            config = uvicorn_config(app_factory, host, port, workers=workers, factory=True)
+            Multiprocess(config, sockets=[sock]).run()
+        finally:
+            if previous is None:
+                os.environ.pop(MULTIPROC_ENV, None)
+            else:
+                os.environ[MULTIPROC_ENV] = previous
+            sock.close()
+
+
+@contextmanager
+def running(app, host: str = "127.0.0.1", start_timeout_seconds: float = 10.0) -> Iterator[str]:
+    """Serve `app` from a background thread on a free port; yields its base URL.
+
+    For the perf gates and tests: a real uvicorn on a real socket, started in
+    milliseconds and sharing the caller's in-memory model.
+    """
+    import uvicorn
+
+    sock = bind_socket(host, 0)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(app, host, port, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"mlgate-server-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_seconds
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(f"the server on {host}:{port} did not start within {start_timeout_seconds}s")
+        time.sleep(0.005)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def check_servable(servable) -> None:
+    """Raise ValueError, naming the column, when the model's signature cannot be served."""
+    from model.payload import InputSchema
+
+    InputSchema.of(servable.input_schema, servable.required)

@@ -1,0 +1,114 @@
+"""Fixtures shared by the harness's own tests.
+
+Session tests run `pytest gates/` in a throwaway copy of the project
+(tests/project.py) and then read what it left behind: the copy's SQLite
+tracking store, its registry and its artifacts/ folder. They read the store
+with an `MlflowClient` built for that store's URI, never through mlflow's
+process-wide tracking URI, so no test can point another at the wrong store.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.project import Project, copy_project
+
+MODEL_NAME = "mlgate-classifier"
+
+
+@pytest.fixture(autouse=True)
+def no_active_mlflow_run():
+    """A test that leaves an MLflow run open makes the next test log into it; fail the leaker."""
+    yield
+    mlflow = sys.modules.get("mlflow")  # only a test that imported mlflow can leak a run
+    if mlflow is not None and mlflow.active_run() is not None:
+        leaked = mlflow.active_run().info.run_id
+        mlflow.end_run()
+        pytest.fail(f"the test left MLflow run {leaked} active; end it (use `with mlflow.start_run()`)")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A fresh copy of the project with an empty store: for a session no other test may influence."""
+    return copy_project(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def breast_cancer_frame():
+    """The bundled default dataset as a table, for tests that need it as a CSV file."""
+    from sklearn.datasets import load_breast_cancer
+
+    return load_breast_cancer(as_frame=True).frame
+
+
+@pytest.fixture(scope="session")
+def mixed_frame():
+    """A user's kind of table: string categories with gaps, a number, a flag, 3 string labels.
+
+    The label `grade` follows `size` closely and `colour` loosely, so a small
+    model learns it well enough to pass the default gates without being handed it.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rows = 300
+    rng = np.random.default_rng(0)
+    label = np.array(["low", "mid", "high"])[np.arange(rows) % 3]
+    centre = {"low": 1.0, "mid": 3.0, "high": 5.0}
+    colour = pd.Series([{"low": "red", "mid": "green", "high": "blue"}[v] for v in label], dtype=object)
+    colour[rng.random(rows) < 0.1] = rng.choice(["red", "green", "blue"])
+    colour[rng.random(rows) < 0.08] = None
+    return pd.DataFrame(
+        {
+            "colour": colour,
+            "size": (np.array([centre[v] for v in label]) + rng.normal(0, 0.35, rows)).round(3),
+            "indoor": rng.random(rows) < 0.5,
+            "grade": label,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class TrackingStore:
+    """What a session left in one tracking store: runs, versions and the champion."""
+
+    client: Any  # an MlflowClient bound to this store's URI
+
+    def champion_version(self, name: str = MODEL_NAME) -> str | None:
+        """The version `@champion` points at; None with no champion or no model yet."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return str(self.client.get_model_version_by_alias(name, "champion").version)
+        except MlflowException as error:
+            if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                return None
+            raise
+
+    def versions(self, name: str = MODEL_NAME) -> list[str]:
+        found = self.client.search_model_versions(f"name='{name}'")
+        return sorted((str(v.version) for v in found), key=int)
+
+    def runs(self) -> list:
+        """Every run in every experiment, newest first."""
+        experiments = [e.experiment_id for e in self.client.search_experiments()]
+        return self.client.search_runs(experiments, order_by=["attributes.start_time DESC"])
+
+    def latest_run(self):
+        runs = self.runs()
+        assert runs, "the store holds no run at all"
+        return runs[0]
+
+
+@pytest.fixture(scope="session")
+def tracking_store() -> Callable[[str], TrackingStore]:
+    """Opens a session's store by URI from this process, as a user's client would after the session."""
+    from mlflow import MlflowClient
+
+    return lambda uri: TrackingStore(MlflowClient(tracking_uri=uri, registry_uri=uri))

@@ -1,0 +1,267 @@
+"""The library under the gates, in-process: data, split, pipeline, metrics, champion test, report.
+
+No MLflow and no subprocess here; every model is a real scikit-learn
+estimator fitted on a small table the test builds, so expected values can be
+worked out by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.tree import DecisionTreeClassifier
+
+from model.data import DataError, Dataset, load_dataset, split_holdout
+from model.evaluation import compare_with_champion, compute_metrics
+from model.report import GateReport, GateResult
+from model.settings import Settings
+from model.training import as_model_input, feature_kinds, train_model
+
+LABELS = ("high", "low", "mid")
+
+
+@pytest.fixture
+def mixed(tmp_path, mixed_frame) -> Dataset:
+    """The mixed table, read back from CSV the way a user's data arrives."""
+    path = tmp_path / "mixed.csv"
+    mixed_frame.to_csv(path, index=False)
+    return load_dataset(str(path), "grade")
+
+
+@pytest.fixture
+def small_forest() -> Settings:
+    """A quick estimator, so pipeline tests fit in milliseconds."""
+    return Settings(estimator_params={"n_estimators": 10})
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+def test_bundled_dataset_loads_with_its_target():
+    dataset = load_dataset("sklearn:breast_cancer", "target")
+    assert dataset.frame.shape == (569, 31)
+    assert set(dataset.labels.unique()) == {0, 1}
+    assert "target" not in dataset.features.columns
+
+
+def test_csv_keeps_missing_categories_as_missing(mixed):
+    assert mixed.frame["colour"].isna().any()
+    assert set(mixed.labels) == set(LABELS)
+
+
+@pytest.mark.parametrize(
+    "content, named",
+    [(None, "does not exist"), ("", "is empty"), ("a,grade\n", "no rows")],
+    ids=["missing file", "empty file", "header only"],
+)
+def test_unusable_csv_is_a_data_error(tmp_path, content, named):
+    path = tmp_path / "table.csv"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError, match=named):
+        load_dataset(str(path), "grade")
+
+
+# --- split ---------------------------------------------------------------------------------
+
+
+def test_split_holdout_keeps_label_shares_in_both_parts():
+    frame = pd.DataFrame({"x": range(100), "y": ["a"] * 80 + ["b"] * 20})
+    split = split_holdout(Dataset(frame, "y"), 0.25, seed=1)
+    assert len(split.holdout.frame) == 25
+    assert split.holdout.labels.value_counts().to_dict() == {"a": 20, "b": 5}
+    assert split.train.labels.value_counts().to_dict() == {"a": 60, "b": 15}
+
+
+def test_split_holdout_is_seeded():
+    frame = pd.DataFrame({"x": range(60), "y": ["a", "b", "c"] * 20})
+    first, again, other = (split_holdout(Dataset(frame, "y"), 0.2, seed) for seed in (7, 7, 8))
+    assert first.holdout.frame.equals(again.holdout.frame)
+    assert not first.holdout.frame.equals(other.holdout.frame)
+
+
+def test_split_holdout_drops_rows_without_a_label():
+    frame = pd.DataFrame({"x": range(42), "y": ["a", "b"] * 20 + [None, None]})
+    split = split_holdout(Dataset(frame, "y"), 0.25, seed=0)
+    assert len(split.train.frame) + len(split.holdout.frame) == 40
+    assert split.train.labels.notna().all() and split.holdout.labels.notna().all()
+
+
+@pytest.mark.parametrize(
+    "labels, fraction, named",
+    [
+        (["a"] * 10, 0.2, "1 distinct label"),
+        (["a"] * 9 + ["b"], 0.2, "occur only once"),
+        (["a", "b", "c", "d"] * 3, 0.1, "cannot hold out 10% of 12 rows"),
+    ],
+    ids=["one class", "a label seen once", "holdout smaller than the label set"],
+)
+def test_split_holdout_refuses_what_cannot_be_stratified(labels, fraction, named):
+    frame = pd.DataFrame({"x": range(len(labels)), "y": labels})
+    with pytest.raises(DataError, match=named):
+        split_holdout(Dataset(frame, "y"), fraction, seed=0)
+
+
+# --- pipeline ------------------------------------------------------------------------------
+
+
+def test_booleans_and_strings_are_categories_numbers_are_numeric(mixed):
+    assert feature_kinds(mixed.features) == (["size"], ["colour", "indoor"])
+
+
+def test_string_dtype_becomes_object_for_the_imputer():
+    frame = pd.DataFrame({"colour": pd.array(["red", None], dtype="string"), "size": [1.0, 2.0]})
+    converted = as_model_input(frame)
+    assert converted["colour"].dtype == object
+    assert converted["size"].dtype == frame["size"].dtype
+
+
+def test_pipeline_predicts_original_string_labels(mixed, small_forest):
+    model = train_model(mixed, small_forest)
+    assert list(model.classes_) == sorted(LABELS)
+    predicted = model.predict(as_model_input(mixed.features))
+    assert set(predicted) <= set(LABELS)
+    assert (predicted == mixed.labels).mean() > 0.9
+
+
+def test_pipeline_tolerates_unseen_and_missing_categories(mixed, small_forest):
+    model = train_model(mixed, small_forest)
+    rows = pd.DataFrame({"colour": ["purple", None], "size": [1.0, 5.0], "indoor": [True, False]})
+    predicted = model.predict(as_model_input(rows))
+    assert list(predicted) == ["low", "high"]  # `size` still decides
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+def test_binary_metrics_of_a_majority_guesser_match_hand_worked_values():
+    train = Dataset(pd.DataFrame({"x": range(10), "y": [0] * 6 + [1] * 4}), "y")
+    holdout = Dataset(pd.DataFrame({"x": range(10), "y": [0] * 6 + [1] * 4}), "y")
+    guesser = DummyClassifier(strategy="most_frequent").fit(train.features, train.labels)
+    metrics = compute_metrics(guesser, holdout)
+    assert metrics.accuracy == 0.6
+    assert metrics.balanced_accuracy == 0.5
+    assert metrics.macro_f1 == pytest.approx((0.75 + 0.0) / 2)  # F1 of class 0: 2*0.6*1/1.6
+    assert metrics.roc_auc == 0.5  # one score for every row ranks nothing
+    assert metrics.class_recall == {"0": 1.0, "1": 0.0}
+    assert metrics.class_precision == {"0": 0.6, "1": 0.0}
+    assert metrics.confusion_matrix == [[6, 0], [4, 0]]
+    assert metrics.labels == [0, 1]
+
+
+def test_multiclass_metrics_are_keyed_by_string_label(mixed, small_forest):
+    split = split_holdout(mixed, 0.3, seed=0)
+    metrics = compute_metrics(train_model(split.train, small_forest), split.holdout)
+    assert set(metrics.class_recall) == set(LABELS)
+    assert metrics.labels == sorted(LABELS)
+    assert 0.9 <= metrics.roc_auc <= 1.0  # one-vs-rest over the three classes
+    assert np.asarray(metrics.confusion_matrix).sum() == len(split.holdout.frame)
+    scalars = metrics.scalars()
+    assert {"accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "recall_low", "precision_mid"} <= set(scalars)
+    json.dumps(scalars)  # loggable as it is
+
+
+@pytest.mark.filterwarnings("ignore:Only one class is present")
+def test_roc_auc_is_undefined_when_the_holdout_lacks_a_class(mixed, small_forest):
+    model = train_model(mixed, small_forest)
+    two_classes = Dataset(mixed.frame[mixed.labels != "mid"], "grade")
+    metrics = compute_metrics(model, two_classes)
+    assert math.isnan(metrics.roc_auc)
+    assert "roc_auc" not in metrics.scalars()  # NaN is never logged
+
+
+# --- champion comparison -------------------------------------------------------------------
+
+
+def echo_model(column: str, frame: pd.DataFrame) -> Pipeline:
+    """A fitted model that predicts the value in `column`: lets a test choose every prediction."""
+    pick = ColumnTransformer([("pick", "passthrough", [column])])
+    return Pipeline([("pick", pick), ("tree", DecisionTreeClassifier())]).fit(frame, frame[column])
+
+
+def comparison_holdout(candidate_wrong: int, champion_wrong: int, rows: int = 100) -> Dataset:
+    """All labels 1; each model errs (says 0) on its own, disjoint rows."""
+    candidate_says = np.ones(rows, dtype=int)
+    champion_says = np.ones(rows, dtype=int)
+    candidate_says[:candidate_wrong] = 0
+    champion_says[candidate_wrong : candidate_wrong + champion_wrong] = 0
+    return Dataset(
+        pd.DataFrame({"candidate_says": candidate_says, "champion_says": champion_says, "y": 1}), "y"
+    )
+
+
+def test_mcnemar_p_value_for_candidate_worse_on_10_of_12_disagreements():
+    holdout = comparison_holdout(candidate_wrong=10, champion_wrong=2)
+    candidate = echo_model("candidate_says", holdout.features)
+    champion = echo_model("champion_says", holdout.features)
+    result = compare_with_champion(candidate, champion, holdout)
+    assert (result.candidate_only_errors, result.champion_only_errors) == (10, 2)
+    # One-sided exact test: P(X >= 10) for X ~ Binomial(12, 1/2) = (66 + 12 + 1) / 4096.
+    assert result.p_value == pytest.approx(79 / 4096)
+    assert result.candidate_accuracy == 0.90
+    assert result.champion_accuracy == 0.98
+    assert result.accuracy_delta == pytest.approx(-0.08)
+
+
+def test_mcnemar_is_one_sided_a_better_candidate_is_not_significant():
+    holdout = comparison_holdout(candidate_wrong=2, champion_wrong=10)
+    candidate = echo_model("candidate_says", holdout.features)
+    champion = echo_model("champion_says", holdout.features)
+    result = compare_with_champion(candidate, champion, holdout)
+    assert result.p_value == pytest.approx(1 - 1 / 4096 - 12 / 4096)  # P(X >= 2)
+    assert result.accuracy_delta == pytest.approx(0.08)
+
+
+def test_mcnemar_p_value_is_1_when_models_never_disagree():
+    holdout = comparison_holdout(candidate_wrong=0, champion_wrong=0)
+    twin = echo_model("candidate_says", holdout.features)
+    assert compare_with_champion(twin, twin, holdout).p_value == 1.0
+
+
+# --- gate report ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def gates() -> list[GateResult]:
+    """One gate of each outcome, as the ledger hands them to the report."""
+    return [
+        GateResult("data", "test_expectation_holds[column_values_to_not_be_null[size]]", "passed", 0),
+        GateResult("model", "test_holdout_accuracy_meets_minimum", "failed", 0.81, 0.9, "accuracy 0.81 is below 0.9"),
+        GateResult("model", "test_candidate_not_worse_than_champion", "not run"),
+    ]
+
+
+def test_gate_report_markdown_has_one_row_per_gate(gates):
+    report = GateReport("sklearn:breast_cancer", "m", "run1", gates, reasons=["1 gate(s) did not pass."])
+    markdown = report.to_markdown()
+    header = "| family | gate | value | threshold | verdict |"
+    rows = [line for line in markdown.split(header, 1)[1].splitlines()[2:] if line.startswith("| ")]
+    assert len(rows) == len(gates)
+    for gate, row in zip(gates, rows):
+        assert f"`{gate.name}`" in row and gate.status in row
+    assert "| model | `test_holdout_accuracy_meets_minimum` | 0.81 | 0.9 | ❌ failed |" in rows
+    assert "1/3 gates passed" in markdown
+    assert "**Promoted nothing.** 1 gate(s) did not pass." in markdown
+    assert "- `test_holdout_accuracy_meets_minimum`: accuracy 0.81 is below 0.9" in markdown
+
+
+def test_gate_report_json_has_one_entry_per_gate(gates):
+    report = GateReport("d", "m", "run1", gates, promoted=True, champion_version="3")
+    document = json.loads(report.to_json())
+    assert [g["name"] for g in document["gates"]] == [g.name for g in gates]
+    assert document["gates"][1] == {
+        "family": "model",
+        "name": "test_holdout_accuracy_meets_minimum",
+        "status": "failed",
+        "value": 0.81,
+        "threshold": 0.9,
+        "message": "accuracy 0.81 is below 0.9",
+    }
+    assert "**Promoted** `m` version 3 to `@champion`." in report.to_markdown()

@@ -1,0 +1,366 @@
+"""Whole gate sessions, run as a user runs them: `pytest gates/` in a copy of the project.
+
+`green` is one copy in which a green session on the default dataset made
+version 1 the champion. The tests that follow it in this file add red and
+partial sessions to that copy and check that each one leaves the champion
+where it was and registers nothing; the second-champion tests build on it
+last. Tests that need an empty registry get a fresh copy (`project`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from model.promotion import gate_tag_key
+from model.report import GateResult
+from tests.project import Project, copy_project
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT_SECONDS = 300
+REPORT_ONLY = {"gate_report.md", "gate_report.json"}
+BUNDLE = REPORT_ONLY | {
+    "model",
+    "metrics.json",
+    "classification_report.txt",
+    "confusion_matrix.png",
+    "roc_curve.png",
+    "pr_curve.png",
+    "data_validation.json",
+}
+CHAMPION_GATE = "test_candidate_not_worse_than_champion"
+
+
+def output(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+def run_pytest(project: Project, *args: str) -> subprocess.CompletedProcess:
+    """`pytest ARGS` in the copy, for sessions that name their own paths instead of `gates/`."""
+    return project.run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args, timeout=TIMEOUT_SECONDS)
+
+
+def gate_report(folder: Path) -> dict:
+    return json.loads((folder / "gate_report.json").read_text(encoding="utf-8"))
+
+
+def names_in(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+def tag_key(gate: dict) -> str:
+    return gate_tag_key(GateResult(gate["family"], gate["name"], gate["status"]))
+
+
+@dataclass(frozen=True)
+class GreenSession:
+    project: Project
+    result: subprocess.CompletedProcess
+    bundle: Path  # artifacts/ as the green session left it
+
+
+@pytest.fixture(scope="module")
+def green(tmp_path_factory) -> GreenSession:
+    """One green session on the default dataset, so version 1 is champion.
+
+    It costs a full session, so every test that only reads its outcome
+    shares it. Later red sessions in the same copy replace artifacts/, so the
+    bundle is copied aside at once.
+    """
+    root = tmp_path_factory.mktemp("green")
+    project = copy_project(root / "project")
+    result = project.run_gates(timeout=TIMEOUT_SECONDS)
+    assert result.returncode == 0, output(result)
+    return GreenSession(project, result, Path(shutil.copytree(project.artifacts, root / "first_bundle")))
+
+
+@pytest.fixture(scope="module")
+def green_store(green, tracking_store):
+    """The green copy's tracking store and registry."""
+    return tracking_store(green.project.tracking_uri)
+
+
+@pytest.fixture
+def registry_before(green_store) -> tuple[str | None, list[str]]:
+    """The champion and the versions before a test's session: a red or partial one must keep them."""
+    return green_store.champion_version(), green_store.versions()
+
+
+def registry_now(store) -> tuple[str | None, list[str]]:
+    return store.champion_version(), store.versions()
+
+
+# --- 1. a green session -------------------------------------------------------------------
+
+
+def test_green_session_registers_version_1_as_champion(green, green_store):
+    assert green_store.versions() == ["1"]
+    assert green_store.champion_version() == "1"
+    assert "registered mlgate-classifier version 1 and moved @champion to it" in output(green.result)
+
+
+def test_green_session_writes_the_full_bundle(green):
+    assert names_in(green.bundle) == BUNDLE
+    assert (green.bundle / "model" / "MLmodel").is_file()
+    report = gate_report(green.bundle)
+    assert report["promoted"] is True and report["champion_version"] == "1" and report["reasons"] == []
+    assert report["gates"] and all(g["status"] == "passed" for g in report["gates"])
+    assert {g["family"] for g in report["gates"]} >= {"data", "model"}
+    markdown = (green.bundle / "gate_report.md").read_text(encoding="utf-8")
+    assert sum(f"`{g['name']}`" in line for g in report["gates"] for line in markdown.splitlines()) == len(report["gates"])
+    assert json.loads((green.bundle / "data_validation.json").read_text())["success"] is True
+    metrics = json.loads((green.bundle / "metrics.json").read_text())
+    assert metrics["accuracy"] >= 0.9 and metrics["labels"] == [0, 1]
+
+
+def test_green_run_holds_params_metrics_plots_validation_and_one_tag_per_gate(green, green_store):
+    client = green_store.client
+    version = client.get_model_version_by_alias("mlgate-classifier", "champion")
+    run = client.get_run(version.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["estimator"] == "sklearn.ensemble.RandomForestClassifier"
+    assert run.data.params["estimator.n_estimators"] == "100"
+    assert run.data.params["dataset"] == "sklearn:breast_cancer"
+    assert {"accuracy", "balanced_accuracy", "macro_f1", "roc_auc", "recall_0", "train_seconds"} <= set(run.data.metrics)
+    artifacts = {a.path for folder in ("reports", "data_validation", "gates") for a in client.list_artifacts(run.info.run_id, folder)}
+    assert {
+        "reports/confusion_matrix.png",
+        "reports/roc_curve.png",
+        "reports/pr_curve.png",
+        "reports/metrics.json",
+        "reports/classification_report.txt",
+        "data_validation/data_validation.json",
+        "gates/gate_report.md",
+        "gates/gate_report.json",
+    } <= artifacts
+    gates = gate_report(green.bundle)["gates"]
+    gate_tags = {k: v for k, v in run.data.tags.items() if k.startswith("mlgate.gate.")}
+    assert set(gate_tags) == {tag_key(g) for g in gates}
+    assert all(value.startswith("passed") for value in gate_tags.values())
+    assert gate_tags["mlgate.gate.model.test_roc_auc_meets_minimum"].endswith("threshold=0.95")
+    assert run.data.tags["mlgate.gate_status"] == "passed"
+    assert run.data.tags["mlgate.champion_version"] == "1"
+
+
+def test_champion_version_is_tagged_with_every_gate_and_metric(green, green_store):
+    version = green_store.client.get_model_version_by_alias("mlgate-classifier", "champion")
+    gates = gate_report(green.bundle)["gates"]
+    assert {tag_key(g) for g in gates} <= set(version.tags)
+    assert float(version.tags["mlgate.metric.accuracy"]) >= 0.9
+
+
+def test_registered_champion_loads_with_pyfunc_and_predicts(green, green_store, breast_cancer_frame, monkeypatch):
+    import mlflow.pyfunc
+
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    version = green_store.champion_version()
+    # The registry says where version 1 is stored; no process-wide tracking URI needed.
+    location = green_store.client.get_model_version_download_uri("mlgate-classifier", version)
+    model = mlflow.pyfunc.load_model(location)
+    rows = breast_cancer_frame.head(50)
+    predicted = model.predict(rows.drop(columns=["target"]))
+    assert set(predicted) <= {0, 1}
+    assert (predicted == rows["target"].to_numpy()).mean() >= 0.9
+
+
+# --- 2. corrupted data fails the data gate ------------------------------------------------
+
+
+def test_corrupted_column_fails_data_gate_names_column_and_values(
+    green, green_store, registry_before, breast_cancer_frame
+):
+    project = green.project
+    (project.root / "data").mkdir()
+    breast_cancer_frame.to_csv(project.root / "data" / "cancer.csv", index=False)
+    drafted = project.run(sys.executable, "-m", "model", "expectations", "--dataset", "data/cancer.csv", "--target", "target")
+    assert drafted.returncode == 0, output(drafted)
+    assert (project.root / "gates" / "expectations" / "cancer.json").is_file()
+    # Same file name in another folder: the suite drafted from the good data applies.
+    corrupted = breast_cancer_frame.copy()
+    corrupted.loc[[3, 10, 20], "mean radius"] = None
+    corrupted.loc[[5, 6], "mean radius"] = 987.5
+    (project.root / "corrupt").mkdir()
+    corrupted.to_csv(project.root / "corrupt" / "cancer.csv", index=False)
+
+    result = project.run_gates("--dataset", "corrupt/cancer.csv", timeout=TIMEOUT_SECONDS)
+
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
+    text = output(result)
+    assert "failed on column 'mean radius'" in text
+    assert "3 unexpected value(s), e.g. [nan, nan, nan]" in text
+    assert "2 unexpected value(s), e.g. [987.5, 987.5]" in text
+    assert "Promoted nothing" in text
+    assert registry_now(green_store) == registry_before
+    assert names_in(project.artifacts) == REPORT_ONLY
+    failed = {g["name"] for g in gate_report(project.artifacts)["gates"] if g["status"] != "passed"}
+    assert failed == {
+        "test_expectation_holds[column_values_to_not_be_null[mean radius]]",
+        "test_expectation_holds[column_values_to_be_between[mean radius]]",
+    }
+
+
+# --- 4. a green but partial session promotes nothing, and says why ------------------------
+
+PARTIAL = {
+    "-k data": (["gates/", "-k", "data"], "-k 'data' selected a subset of the gates."),
+    "-k expectation": (["gates/", "-k", "expectation"], "-k 'expectation' selected a subset of the gates."),
+    "-m data_gate": (["gates/", "-m", "data_gate"], "-m 'data_gate' selected a subset of the gates."),
+    "--deselect": (
+        ["gates/", "--deselect", f"gates/model/test_champion.py::{CHAMPION_GATE}"],
+        "1 gate(s) were deselected.",
+    ),
+    "one gate file": (["gates/data/test_expectations.py"], "model/test_thresholds.py"),
+}
+
+
+@pytest.mark.parametrize("args, reason", PARTIAL.values(), ids=PARTIAL.keys())
+def test_partial_session_passes_every_selected_gate_yet_promotes_nothing(
+    green, green_store, registry_before, args, reason
+):
+    result = run_pytest(green.project, *args)
+
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
+    report = gate_report(green.project.artifacts)
+    assert report["gates"] and all(g["status"] == "passed" for g in report["gates"]), report["gates"]
+    assert report["promoted"] is False
+    assert reason in " ".join(report["reasons"])
+    assert "Promoted nothing: " in result.stdout and reason in result.stdout
+    assert registry_now(green_store) == registry_before
+    assert names_in(green.project.artifacts) == REPORT_ONLY
+    run = green_store.latest_run()
+    assert run.data.tags["mlgate.gate_status"] == "failed"
+    assert reason in run.data.tags["mlgate.refused_because"]
+
+
+def test_session_stopped_by_x_names_gates_not_run_and_promotes_nothing(green, green_store, registry_before):
+    config = green.project.write_config(min_holdout_accuracy=1.0)
+
+    result = green.project.run_gates("-x", "--mlgate-config", str(config), timeout=TIMEOUT_SECONDS)
+
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
+    assert "stopping after 1 failures" in result.stdout
+    assert "Promoted nothing: " in result.stdout
+    assert "test_holdout_accuracy_meets_minimum (failed)" in result.stdout
+    assert "test_every_class_recall_meets_minimum (not run)" in result.stdout
+    assert registry_now(green_store) == registry_before
+    assert names_in(green.project.artifacts) == REPORT_ONLY
+
+
+# --- 9. a second champion, and a worse model stopped --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def second_green(green, green_store) -> subprocess.CompletedProcess:
+    """A second green session on the same data: the same (equal) model, to become version 2."""
+    assert green_store.versions() == ["1"], "a red or partial session in this copy registered a version"
+    return green.project.run_gates(timeout=TIMEOUT_SECONDS)
+
+
+def test_second_green_session_becomes_version_2_and_champion(green, green_store, second_green):
+    assert second_green.returncode == 0, output(second_green)
+    assert green_store.versions() == ["1", "2"]
+    assert green_store.champion_version() == "2"
+    report = gate_report(green.project.artifacts)
+    assert report["comparison"]["champion_version"] == "1"
+    assert report["comparison"]["accuracy_delta"] == 0.0
+    assert report["comparison"]["p_value"] == 1.0
+
+
+def test_clearly_worse_model_is_stopped_by_the_champion_gate(green, green_store, second_green):
+    assert green_store.champion_version() == "2"
+    # One stump: thresholds lowered so that only the champion gate can stop it.
+    config = green.project.write_config(
+        estimator_params={"n_estimators": 1, "max_depth": 1},
+        min_holdout_accuracy=0.5,
+        min_macro_f1=0.5,
+        min_roc_auc=0.5,
+        min_class_recall=0.5,
+    )
+
+    result = green.project.run_gates("--mlgate-config", str(config), timeout=TIMEOUT_SECONDS)
+
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
+    report = gate_report(green.project.artifacts)
+    assert [g["name"] for g in report["gates"] if g["status"] != "passed"] == [CHAMPION_GATE]
+    assert f"1 gate(s) did not pass: {CHAMPION_GATE} (failed)" in result.stdout
+    assert "below champion version 2" in result.stdout
+    assert registry_now(green_store) == ("2", ["1", "2"])
+
+
+# --- 3. impossible thresholds, on an empty registry ---------------------------------------
+
+
+def test_impossible_threshold_fails_model_gate_and_registers_nothing(project, tracking_store):
+    config = project.write_config(estimator_params={"n_estimators": 1, "max_depth": 1}, min_roc_auc=1.0)
+
+    result = project.run_gates("--mlgate-config", str(config), timeout=TIMEOUT_SECONDS)
+
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
+    assert "is below min_roc_auc 1.0" in result.stdout
+    assert "test_roc_auc_meets_minimum (failed)" in result.stdout
+    store = tracking_store(project.tracking_uri)
+    assert store.client.search_registered_models() == []
+    assert names_in(project.artifacts) == REPORT_ONLY
+    run = store.latest_run()
+    assert run.info.status == "FAILED"
+    assert run.data.tags["mlgate.gate_status"] == "failed"
+    assert "test_roc_auc_meets_minimum" in run.data.tags["mlgate.failed_gates"]
+    assert run.data.tags["mlgate.gate.model.test_roc_auc_meets_minimum"].startswith("failed value=")
+
+
+# --- 6. a user's CSV: categories with gaps, string labels, three classes ------------------
+
+
+def test_dataset_without_suite_fails_data_gate_with_the_command_to_draft_one(project, mixed_frame, tracking_store):
+    (project.root / "data").mkdir()
+    mixed_frame.to_csv(project.root / "data" / "grades.csv", index=False)
+
+    result = project.run_gates("--dataset", "data/grades.csv", "--target", "grade", timeout=TIMEOUT_SECONDS)
+
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
+    assert "no data suite for dataset 'grades'" in result.stdout
+    assert "python -m model expectations --dataset " in result.stdout and "--target grade" in result.stdout
+    assert tracking_store(project.tracking_uri).client.search_registered_models() == []
+
+
+def test_categorical_csv_with_string_labels_passes_promotes_and_serves_strings(
+    project, mixed_frame, tracking_store, monkeypatch
+):
+    import mlflow.pyfunc
+    import pandas as pd
+
+    (project.root / "data").mkdir()
+    mixed_frame.to_csv(project.root / "data" / "grades.csv", index=False)
+    drafted = project.run(sys.executable, "-m", "model", "expectations", "--dataset", "data/grades.csv", "--target", "grade")
+    assert drafted.returncode == 0, output(drafted)
+    suite = json.loads((project.root / "gates" / "expectations" / "grades.json").read_text())
+    label_sets = [
+        e["kwargs"]["value_set"]
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_values_to_be_in_set" and e["kwargs"]["column"] == "grade"
+    ]
+    assert label_sets == [["high", "low", "mid"]]
+
+    result = project.run_gates("--dataset", "data/grades.csv", "--target", "grade", timeout=TIMEOUT_SECONDS)
+
+    assert result.returncode == 0, output(result)
+    store = tracking_store(project.tracking_uri)
+    assert store.champion_version() == "1"
+    assert set(json.loads((project.artifacts / "metrics.json").read_text())["class_recall"]) == {"high", "low", "mid"}
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    model = mlflow.pyfunc.load_model(store.client.get_model_version_download_uri("mlgate-classifier", "1"))
+    rows = pd.DataFrame(
+        {
+            "colour": ["red", None, "purple"],  # known, missing, never seen
+            "size": [1.0, 3.0, 5.0],
+            "indoor": [True, False, True],
+        }
+    )
+    assert list(model.predict(rows)) == ["low", "mid", "high"]

@@ -1,0 +1,263 @@
+"""The scoring core without a socket: payloads to frames, client mistakes to 4xx, micro-batches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from model.batching import MicroBatcher
+from model.payload import ClientError, InputSchema, parse_request, predictions_body
+from model.serving import read_body
+from model.training import as_model_input
+
+# A user's kind of signature: every type but float/integer, one optional column.
+MIXED = InputSchema.of(
+    [("colour", "string"), ("size", "double"), ("indoor", "boolean"), ("count", "long")],
+    required={"size", "indoor", "count"},
+)
+ROWS = pd.DataFrame(
+    {
+        "colour": pd.Series(["red", None, "blue"], dtype=object),
+        "size": [0.5, 2.25, -1.0],
+        "indoor": [True, False, True],
+        "count": [3, 0, 7],
+    }
+)
+EXPECTED = as_model_input(ROWS).assign(colour=pd.Series(["red", np.nan, "blue"], dtype=object))
+RECORDS = [
+    {"colour": "red", "size": 0.5, "indoor": True, "count": 3},
+    {"colour": None, "size": 2.25, "indoor": False, "count": 0},
+    {"colour": "blue", "size": -1.0, "indoor": True, "count": 7},
+]
+COLUMNS = {k: [r[k] for r in RECORDS] for k in RECORDS[0]}
+NAMES = list(RECORDS[0])
+JSON = "application/json"
+
+
+def _json(document) -> bytes:
+    return json.dumps(document).encode()
+
+
+BODIES = {
+    "dataframe_split": _json({"dataframe_split": {"columns": NAMES, "data": [list(r.values()) for r in RECORDS]}}),
+    "dataframe_split with index": _json(
+        {"dataframe_split": {"columns": NAMES, "index": [7, 8, 9], "data": [list(r.values()) for r in RECORDS]}}
+    ),
+    "dataframe_records": _json({"dataframe_records": RECORDS}),
+    "instances": _json({"instances": RECORDS}),
+    "inputs as columns": _json({"inputs": COLUMNS}),
+    "inputs as records": _json({"inputs": RECORDS}),
+    "params ignored, as MLflow does for scikit-learn": _json({"dataframe_records": RECORDS, "params": {}}),
+}
+
+
+@pytest.mark.parametrize("form", list(BODIES))
+def test_every_json_form_gives_the_frame_the_model_was_trained_on(form):
+    assert_frame_equal(parse_request(BODIES[form], JSON, MIXED), EXPECTED)
+
+
+def test_csv_gives_the_same_frame_as_json():
+    body = ROWS.to_csv(index=False).encode()
+    assert_frame_equal(parse_request(body, "text/csv; charset=utf-8", MIXED), EXPECTED)
+
+
+def test_columns_in_any_order_are_put_in_signature_order():
+    reordered = list(reversed(NAMES))
+    body = _json({"dataframe_split": {"columns": reordered, "data": [[r[c] for c in reordered] for r in RECORDS]}})
+    assert_frame_equal(parse_request(body, JSON, MIXED), EXPECTED)
+
+
+def test_an_optional_column_may_be_left_out():
+    rows = [{k: v for k, v in r.items() if k != "colour"} for r in RECORDS]
+    frame = parse_request(_json({"dataframe_records": rows}), JSON, MIXED)
+    assert list(frame.columns) == NAMES
+    assert frame["colour"].isna().all() and frame["colour"].dtype == object
+
+
+def test_whole_floats_are_accepted_in_an_integer_column():
+    rows = [{**r, "count": float(r["count"])} for r in RECORDS]
+    assert_frame_equal(parse_request(_json({"dataframe_records": rows}), JSON, MIXED), EXPECTED)
+
+
+def test_all_double_signature_takes_one_float_block():
+    schema = InputSchema.of([("a", "double"), ("b", "double")], {"a", "b"})
+    frame = parse_request(_json({"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2.5], [None, 4]]}}), JSON, schema)
+    expected = pd.DataFrame({"a": [1.0, np.nan], "b": [2.5, 4.0]})
+    assert_frame_equal(frame, expected)
+
+
+def _record(**changes) -> bytes:
+    return _json({"dataframe_records": [{**RECORDS[0], **changes}]})
+
+
+# (body, content type) -> (status, error_code, words the message must contain)
+CLIENT_MISTAKES = {
+    "malformed JSON": (b'{"dataframe_records": [', JSON, 400, "BAD_REQUEST", "not valid JSON"),
+    "empty body": (b"", JSON, 400, "BAD_REQUEST", "empty"),
+    "JSON list at the top": (_json(RECORDS), JSON, 400, "BAD_REQUEST", "wrap the data"),
+    "unknown format key": (_json({"records": RECORDS}), JSON, 400, "BAD_REQUEST", "unknown key(s) ['records']"),
+    "several format keys": (
+        _json({"dataframe_records": RECORDS, "instances": RECORDS}), JSON, 400, "BAD_REQUEST", "several format keys"
+    ),
+    "split without columns": (_json({"dataframe_split": {"data": [[1]]}}), JSON, 400, "BAD_REQUEST", "'columns'"),
+    "ragged rows": (
+        _json({"dataframe_split": {"columns": NAMES, "data": [["red", 1.0, True]]}}), JSON, 400, "BAD_REQUEST",
+        "row 0 has 3 values",
+    ),
+    "no rows": (_json({"dataframe_split": {"columns": NAMES, "data": []}}), JSON, 400, "BAD_REQUEST", "no rows"),
+    "missing column": (
+        _json({"dataframe_records": [{"size": 1.0, "indoor": True}]}), JSON, 400, "INVALID_PARAMETER_VALUE",
+        "missing column(s) ['count']",
+    ),
+    "extra column": (_record(weight=3), JSON, 400, "INVALID_PARAMETER_VALUE", "unknown column(s) ['weight']"),
+    "text in a number column": (_record(size="big"), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'size' takes a number"),
+    "true in a number column": (_record(size=True), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'size'"),
+    "fraction in an integer column": (_record(count=1.5), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'count' takes an integer"),
+    "null in an integer column": (_record(count=None), JSON, 400, "INVALID_PARAMETER_VALUE", "holds null"),
+    "number in a boolean column": (_record(indoor=1), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'indoor' takes true or false"),
+    "number in a string column": (_record(colour=4), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'colour' takes a string"),
+    "nested list in a cell": (_record(size=[1, 2]), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'size'"),
+    "integer too large": (_record(count=2**70), JSON, 400, "INVALID_PARAMETER_VALUE", "too large"),
+    "CSV with text in a number column": (
+        b"colour,size,indoor,count\nred,big,true,1\n", "text/csv", 400, "INVALID_PARAMETER_VALUE", "column 'size'"
+    ),
+    "CSV missing a column": (b"colour,size,indoor\nred,1,true\n", "text/csv", 400, "INVALID_PARAMETER_VALUE", "['count']"),
+    "CSV header only": (b"colour,size,indoor,count\n", "text/csv", 400, "BAD_REQUEST", "no rows"),
+    "not UTF-8": (b'{"dataframe_records": ["\xff"]}', JSON, 400, "BAD_REQUEST", "UTF-8"),
+    "unsupported content type": (BODIES["instances"], "text/plain", 415, "UNSUPPORTED_MEDIA_TYPE", "'text/plain'"),
+    "no content type": (BODIES["instances"], None, 415, "UNSUPPORTED_MEDIA_TYPE", "no Content-Type"),
+    "charset other than UTF-8": (BODIES["instances"], "application/json; charset=latin-1", 415, "UNSUPPORTED_MEDIA_TYPE", "UTF-8"),
+    "MLflow 1.x format parameter": (
+        BODIES["instances"], "application/json; format=pandas-split", 415, "UNSUPPORTED_MEDIA_TYPE", "format="
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", list(CLIENT_MISTAKES))
+def test_each_client_mistake_is_a_4xx_naming_the_problem(mistake):
+    body, content_type, status, code, words = CLIENT_MISTAKES[mistake]
+    with pytest.raises(ClientError) as raised:
+        parse_request(body, content_type, MIXED)
+    error = raised.value
+    assert (error.status, error.error_code) == (status, code)
+    assert words in error.message
+    assert json.loads(error.body()) == {"error_code": code, "message": error.message}
+
+
+def test_an_unservable_signature_type_is_refused_naming_the_column():
+    with pytest.raises(ValueError, match="'when', 'datetime'"):
+        InputSchema.of([("when", "datetime")], {"when"})
+
+
+@pytest.mark.parametrize(
+    "labels, text",
+    [
+        (np.array([0, 1, 1]), '{"predictions": [0, 1, 1]}'),
+        (np.array(["low", "high"], dtype=object), '{"predictions": ["low", "high"]}'),
+        (np.array([True, False]), '{"predictions": [true, false]}'),
+    ],
+)
+def test_predictions_are_rendered_as_mlflow_renders_them(labels, text):
+    assert predictions_body(labels).decode() == text
+
+
+# --- the body limit ---------------------------------------------------------------------
+
+
+class _Body:
+    """An ASGI request whose body arrives in chunks, counting how many were read."""
+
+    def __init__(self, chunks: int, chunk_bytes: int, declared: int | None) -> None:
+        from starlette.requests import Request
+
+        self.left, self.chunk, self.read = chunks, b"x" * chunk_bytes, 0
+        headers = [(b"content-type", b"application/json")]
+        if declared is not None:
+            headers.append((b"content-length", str(declared).encode()))
+        self.request = Request({"type": "http", "method": "POST", "path": "/invocations", "headers": headers}, self.receive)
+
+    async def receive(self):
+        self.read += 1
+        self.left -= 1
+        return {"type": "http.request", "body": self.chunk, "more_body": self.left > 0}
+
+
+def test_a_body_declared_over_the_limit_is_refused_before_any_of_it_is_read():
+    body = _Body(chunks=100, chunk_bytes=1000, declared=100_000)
+    with pytest.raises(ClientError) as raised:
+        asyncio.run(read_body(body.request, max_bytes=10_000))
+    assert raised.value.status == 413 and "10000 bytes" in raised.value.message
+    assert body.read == 0
+
+
+def test_a_streamed_body_over_the_limit_is_refused_without_reading_the_rest():
+    body = _Body(chunks=100, chunk_bytes=1000, declared=None)
+    with pytest.raises(ClientError) as raised:
+        asyncio.run(read_body(body.request, max_bytes=10_000))
+    assert raised.value.status == 413
+    assert body.read == 11  # the chunk that crossed the limit, and not one more
+
+
+# --- micro-batching -----------------------------------------------------------------------
+
+
+class _Recorder:
+    """A model whose prediction for a row is its `a` value times 10; remembers each call's size."""
+
+    def __init__(self, fail_on: float | None = None) -> None:
+        self.calls: list[int] = []
+        self.fail_on = fail_on
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        self.calls.append(len(frame))
+        if self.fail_on is not None and (frame["a"] == self.fail_on).any():
+            raise ValueError("this row breaks the model")
+        return frame["a"].to_numpy() * 10
+
+
+def _frames(count: int, rows: int = 1) -> list[pd.DataFrame]:
+    return [pd.DataFrame({"a": [float(i * 100 + r) for r in range(rows)]}) for i in range(count)]
+
+
+async def _concurrently(batcher: MicroBatcher, frames: list[pd.DataFrame]):
+    return await asyncio.gather(*(batcher.predict(f) for f in frames), return_exceptions=True)
+
+
+def test_concurrent_requests_share_one_predict_call_and_each_gets_its_own_rows():
+    model = _Recorder()
+    frames = _frames(20, rows=3)
+    answers = asyncio.run(_concurrently(MicroBatcher(model.predict, 0.0003, 256), frames))
+    assert model.calls == [60]
+    for frame, answer in zip(frames, answers):
+        assert answer.tolist() == (frame["a"] * 10).tolist()
+
+
+def test_a_lone_request_is_predicted_without_waiting_for_the_window():
+    model = _Recorder()
+    batcher = MicroBatcher(model.predict, window_seconds=5.0, max_rows=256)
+    started = time.perf_counter()
+    answer = asyncio.run(batcher.predict(_frames(1)[0]))
+    assert time.perf_counter() - started < 1.0
+    assert answer.tolist() == [0.0]
+
+
+def test_batches_hold_at_most_max_batch_rows():
+    model = _Recorder()
+    frames = _frames(10, rows=3)
+    answers = asyncio.run(_concurrently(MicroBatcher(model.predict, 0.0003, max_rows=7), frames))
+    assert max(model.calls) <= 7 and sum(model.calls) == 30
+    assert [a.tolist() for a in answers] == [(f["a"] * 10).tolist() for f in frames]
+
+
+def test_a_request_that_breaks_its_batch_fails_alone():
+    model = _Recorder(fail_on=300.0)
+    frames = _frames(6)
+    answers = asyncio.run(_concurrently(MicroBatcher(model.predict, 0.0003, 256), frames))
+    assert isinstance(answers[3], ValueError)
+    assert [a.tolist() for i, a in enumerate(answers) if i != 3] == [[i * 1000.0] for i in (0, 1, 2, 4, 5)]
