@@ -2,9 +2,10 @@
 
 Both servers run as subprocesses on 127.0.0.1. One client process sends
 one-row `dataframe_split` requests over kept-alive connections: first one
-client for a fixed time, then 8 concurrent clients. The in-process
-`model.predict` floor is measured in the same run, so the ratios hold on a
-noisy machine even where the absolute numbers do not.
+client taking turns between an in-process `model.predict` (the floor) and
+each server, then 8 concurrent clients on each server for a fixed time.
+Ratios measured in the same run hold on a noisy machine even where the
+absolute numbers do not.
 
     python benchmarks/serving.py [--model-uri URI] [--seconds 5] [--clients 8] [--workers 1]
 
@@ -19,7 +20,6 @@ import json
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -123,17 +123,36 @@ def drive(port: int, requests, clients: int, seconds: float, name: str) -> Phase
     return phase
 
 
-def predict_floor(model, frames, seconds: float) -> Phase:
-    latencies = []
-    deadline = time.perf_counter() + seconds
+async def _sequential(ports: dict[str, int], requests, model, frames, seconds: float) -> dict[str, Phase]:
+    """One client, taking turns: in-process predict, then each server, the same row each turn.
+
+    Turns spread the machine's other load over all of them alike, so the
+    overheads above the in-process floor compare like with like.
+    """
+    connections = {name: await Connection.open(port) for name, port in ports.items()}
+    latencies: dict[str, list[float]] = {"in-process predict": [], **{name: [] for name in ports}}
+    wrong = dict.fromkeys(ports, 0)
+    deadline = time.perf_counter() + seconds * (len(ports) + 1)
     i = 0
-    while time.perf_counter() < deadline:
-        frame = frames[i % len(frames)]
+    while time.perf_counter() < deadline and i < MAX_REQUESTS_PER_PHASE:
+        request, expected = requests[i % len(requests)]
         started = time.perf_counter()
-        model.predict(frame)
-        latencies.append(time.perf_counter() - started)
+        model.predict(frames[i % len(frames)])
+        latencies["in-process predict"].append(time.perf_counter() - started)
+        for name, connection in connections.items():
+            started = time.perf_counter()
+            body = await connection.post(request)
+            latencies[name].append(time.perf_counter() - started)
+            wrong[name] += json.loads(body)["predictions"] != [expected]
         i += 1
-    return Phase("in-process predict", latencies, sum(latencies))
+    for connection in connections.values():
+        connection.close()
+    return {name: Phase(name, values, sum(values), wrong.get(name, 0)) for name, values in latencies.items()}
+
+
+def sequential(ports: dict[str, int], requests, model, frames, seconds: float) -> dict[str, Phase]:
+    asyncio.run(_sequential(ports, requests, model, frames, min(0.5, seconds)))  # warm up
+    return asyncio.run(_sequential(ports, requests, model, frames, seconds))
 
 
 # --- the servers --------------------------------------------------------------------------
@@ -176,7 +195,7 @@ def stop(process: subprocess.Popen) -> None:
 def _row(name: str, phase: Phase, show_rate: bool = True) -> str:
     rate = f"{phase.rate:10.0f}" if show_rate else f"{'-':>10}"
     ms = [phase.percentile(q) * 1e3 for q in (0.5, 0.95, 0.99)]
-    return f"| {name:<28} | {rate} | {ms[0]:7.2f} | {ms[1]:7.2f} | {ms[2]:7.2f} |"
+    return f"| {name:<30} | {rate} | {ms[0]:7.2f} | {ms[1]:7.2f} | {ms[2]:7.2f} |"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,47 +223,80 @@ def main(argv: list[str] | None = None) -> int:
     expected = servable.model.predict(features).tolist()
     requests = [
         (http_request(json.dumps({"dataframe_split": json.loads(f.to_json(orient="split", index=False))}).encode()), e)
-        for f, e in zip(frames, expected)
+        for f, e in zip(frames, expected, strict=True)
     ]
 
-    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "MLFLOW_TRACKING_URI": settings.tracking_uri, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true"}
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
+    }
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
     mlflow_port, mlgate_port = free_port(), free_port()
     servers = {
-        "mlflow models serve": ([str(VENV_BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
-                                 "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", str(args.workers)], mlflow_port),
-        "mlgate serve": ([sys.executable, "-m", "model", "serve", "--model-uri", model_uri,
-                          "--port", str(mlgate_port), "--workers", str(args.workers)], mlgate_port),
+        "mlflow models serve": (
+            [
+                str(VENV_BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                model_uri,
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(mlflow_port),
+                "-w",
+                str(args.workers),
+            ],
+            mlflow_port,
+        ),
+        "mlgate serve": (
+            [
+                sys.executable,
+                "-m",
+                "model",
+                "serve",
+                "--model-uri",
+                model_uri,
+                "--port",
+                str(mlgate_port),
+                "--workers",
+                str(args.workers),
+            ],
+            mlgate_port,
+        ),
     }
     processes = {}
     try:
         for name, (command, port) in servers.items():
             processes[name] = start(command, port, env, logs / f"bench-{port}.log")
-        floor = predict_floor(servable.model, frames, args.seconds)
-        phases = {}
-        for clients in (1, args.clients):
-            for name, (_, port) in servers.items():
-                phases[(name, clients)] = drive(port, requests, clients, args.seconds, name)
+        ports = {name: port for name, (_, port) in servers.items()}
+        alone = sequential(ports, requests, servable.model, frames, args.seconds)
+        together = {name: drive(port, requests, args.clients, args.seconds, name) for name, port in ports.items()}
     finally:
         for process in processes.values():
             stop(process)
 
-    wrong = sum(p.wrong for p in phases.values())
-    mlflow_1, ours_1 = phases[("mlflow models serve", 1)], phases[("mlgate serve", 1)]
-    mlflow_n, ours_n = phases[("mlflow models serve", args.clients)], phases[("mlgate serve", args.clients)]
+    floor, mlflow_1, ours_1 = alone["in-process predict"], alone["mlflow models serve"], alone["mlgate serve"]
+    mlflow_n, ours_n = together["mlflow models serve"], together["mlgate serve"]
+    wrong = sum(p.wrong for p in [*alone.values(), *together.values()])
     floor_p50 = floor.percentile(0.5)
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; model {model_uri} ({servable.name} v{servable.version}); "
         f"{args.seconds:g}s per phase, {args.workers} worker(s)",
         "",
-        f"| {'':<28} | {'requests/s':>10} | {'p50 ms':>7} | {'p95 ms':>7} | {'p99 ms':>7} |",
-        f"| {'-' * 28} | {'-' * 10} | {'-' * 7} | {'-' * 7} | {'-' * 7} |",
+        f"| {'':<30} | {'requests/s':>10} | {'p50 ms':>7} | {'p95 ms':>7} | {'p99 ms':>7} |",
+        f"| {'-' * 30} | {'-' * 10} | {'-' * 7} | {'-' * 7} | {'-' * 7} |",
         _row("in-process predict (1 row)", floor, show_rate=False),
+        _row("mlflow models serve, 1 client", mlflow_1, show_rate=False),
+        _row("mlgate serve, 1 client", ours_1, show_rate=False),
+        _row(f"mlflow models serve, {args.clients} clients", mlflow_n),
+        _row(f"mlgate serve, {args.clients} clients", ours_n),
     ]
-    for (name, clients), phase in phases.items():
-        lines.append(_row(f"{name}, {clients} client{'s' if clients > 1 else ''}", phase))
     lines += [
         "",
         f"overhead above predict, p50, 1 client: mlflow {(mlflow_1.percentile(0.5) - floor_p50) * 1e3:.2f} ms, "

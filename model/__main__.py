@@ -34,12 +34,18 @@ def _validate(args: argparse.Namespace) -> int:
     from model.data import load_dataset, read_bytes
     from model.expectations import read_suite, validate_frame
 
-    settings = load_settings(
-        pyproject=Path("pyproject.toml"), overrides={"dataset": args.dataset, "target": args.target}
-    )
-    content = sys.stdin.buffer.read() if args.stdin else read_bytes(settings.dataset)
-    dataset = load_dataset(settings.dataset, settings.target, content)
-    suite = Path(args.suite) if args.suite else settings.suite_path
+    if args.stdin and args.suite:
+        # The gate session read the file once and pipes its bytes: the file may be gone by
+        # now, so nothing here may look for it (load_settings checks that it exists).
+        dataset = load_dataset(args.dataset, args.target, sys.stdin.buffer.read())
+        suite = Path(args.suite)
+    else:
+        settings = load_settings(
+            pyproject=Path("pyproject.toml"), overrides={"dataset": args.dataset, "target": args.target}
+        )
+        content = sys.stdin.buffer.read() if args.stdin else read_bytes(settings.dataset)
+        dataset = load_dataset(settings.dataset, settings.target, content)
+        suite = Path(args.suite) if args.suite else settings.suite_path
     if not suite.is_file():
         raise DataError(f"no suite at {suite}; draft one with: python -m model expectations")
     validation = validate_frame(dataset.frame, read_suite(suite))
@@ -117,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--stdin", action="store_true", help="read the CSV's bytes from stdin")
     check.set_defaults(run=_validate)
     serve = commands.add_parser("serve", help="serve a model over MLflow's scoring protocol, with /metrics")
-    serve.add_argument("--model-uri", help="models:/name@alias, models:/name/N, runs:/... or a folder (default: the champion)")
+    serve.add_argument(
+        "--model-uri", help="models:/name@alias, models:/name/N, runs:/... or a folder (default: the champion)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8080, help="port to listen on (default: 8080)")
     serve.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default: 1)")

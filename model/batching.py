@@ -7,10 +7,13 @@ once, so requests already read in the same pass can queue behind it. It
 then waits while fewer requests are queued than the previous batch held
 (clients just answered are about to send again) or while some are still
 being read, but never longer than `window_seconds` after the last arrival.
-After a batch of one, a lone request does not wait at all.
+So a sequential client never waits; when a burst ends, the first lone
+request waits one window and the batcher is back to not waiting.
 
-`predict` runs on the event loop thread: a thread hop per batch cost more in
-latency than it won back in overlap on a 2-core machine (see the benchmark).
+`predict` runs on the event loop thread. Handing each batch to a worker
+thread added ~70 us to every sequential request on a 2-core machine, and
+with 8 clients it formed smaller batches (3.1 against 4.5 requests a call)
+for no more throughput.
 """
 
 from __future__ import annotations

@@ -158,9 +158,11 @@ def hypothesis_profile(name: str, max_examples: int | None = None):
     """`gate`: bounded and reproducible, for a gate session; `deep`: for the test suite.
 
     Both derandomize (the same examples every run) and keep no example
-    database, so a gate verdict depends only on the model and the spec.
+    database, so a verdict depends only on the model and the spec. The gate
+    profile does not shrink: a red session costs what a green one does, and the
+    message already names the offending row; the deep profile shrinks it.
     """
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
 
     common = dict(
         deadline=None,
@@ -171,9 +173,9 @@ def hypothesis_profile(name: str, max_examples: int | None = None):
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
     )
     if name == "gate":
-        return settings(max_examples=max_examples or 60, **common)
+        return settings(max_examples=max_examples or 60, phases=(Phase.explicit, Phase.generate), **common)
     if name == "deep":
-        return settings(max_examples=max_examples or 500, **common)
+        return settings(max_examples=max_examples or 500, phases=(Phase.explicit, Phase.generate, Phase.shrink), **common)
     raise ValueError(f"unknown hypothesis profile {name!r}; use 'gate' or 'deep'")
 
 
@@ -339,8 +341,7 @@ def check_generic(model, labels: Sequence[Any], drawn, claims: Sequence[str] = G
         raise
     except (ValueError, TypeError, ArithmeticError, IndexError, KeyError) as error:
         raise BehaviourViolation(
-            f"the model raised {type(error).__name__}: {_first_line(error)} on a {len(frame)}-row batch "
-            f"{describe_row(frame, 0)}",
+            f"the model raised {type(error).__name__}: {_first_line(error)} on {_crashing_row(model, frame)}",
             claim=claim,
         ) from error
     return measured
@@ -349,6 +350,17 @@ def check_generic(model, labels: Sequence[Any], drawn, claims: Sequence[str] = G
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else ""
+
+
+def _crashing_row(model, frame: pd.DataFrame) -> str:
+    """The first row the model cannot answer alone, or the batch when each row alone is fine."""
+    for i in range(len(frame)):
+        try:
+            model.predict_proba(frame.iloc[[i]])
+            model.predict(frame.iloc[[i]])
+        except Exception:  # noqa: BLE001 - any error names the row
+            return _where(frame, i)
+    return f"a {len(frame)}-row batch (each row alone is answered) {describe_row(frame, 0)}"
 
 
 # --- the spec: expectations a user declares ---------------------------------------------

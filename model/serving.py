@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from model.batching import MicroBatcher
-from model.payload import JSON_TYPE, ClientError, InputSchema, parse_request, predictions_body
+from model.payload import JSON_TYPE, ClientError, InputSchema, error_body, parse_request, predictions_body
 from model.settings import Settings
 
 logger = logging.getLogger("mlgate.serving")
@@ -39,20 +39,24 @@ def error_response(error: ClientError) -> Response:
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
     """The body, refused with 413 as soon as it is known to pass `max_bytes`; never buffered past it."""
-    too_large = ClientError(
-        413, "REQUEST_TOO_LARGE",
-        f"the request body is over the server's limit of {max_bytes} bytes; send fewer rows per request",
-    )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
+        raise _too_large(max_bytes)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise too_large
+            raise _too_large(max_bytes)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _too_large(max_bytes: int) -> ClientError:
+    return ClientError(
+        413,
+        "REQUEST_TOO_LARGE",
+        f"the request body is over the server's limit of {max_bytes} bytes; send fewer rows per request",
+    )
 
 
 def create_app(servable, settings: Settings, on_predictions: Callable | None = None) -> Starlette:
@@ -79,11 +83,8 @@ def create_app(servable, settings: Settings, on_predictions: Callable | None = N
             labels = await batcher.predict(frame)
         except Exception as error:  # the input passed the schema check: this one is ours
             logger.exception("predict failed on %d checked row(s)", len(frame))
-            return Response(
-                ClientError(500, "INTERNAL_ERROR", f"the model failed to predict: {type(error).__name__}: {error}").body(),
-                status_code=500,
-                media_type=JSON_TYPE,
-            )
+            message = f"the model failed to predict: {type(error).__name__}: {error}"
+            return Response(error_body("INTERNAL_ERROR", message), status_code=500, media_type=JSON_TYPE)
         if on_predictions is not None:
             on_predictions(labels)
         return Response(predictions_body(labels), media_type=JSON_TYPE)
@@ -97,10 +98,11 @@ def create_app(servable, settings: Settings, on_predictions: Callable | None = N
     async def http_error(request: Request, error: HTTPException) -> Response:
         codes = {404: "ENDPOINT_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
         message = {
-            404: f"there is no {request.url.path}; this server answers POST /invocations and GET /ping, /health, /version",
+            404: f"there is no {request.url.path}; this server answers POST /invocations and "
+            "GET /ping, /health, /version",
             405: f"{request.method} is not allowed on {request.url.path}",
         }.get(error.status_code, str(error.detail))
-        body = ClientError(error.status_code, codes.get(error.status_code, "BAD_REQUEST"), message).body()
+        body = error_body(codes.get(error.status_code, "BAD_REQUEST"), message)
         return Response(body, status_code=error.status_code, media_type=JSON_TYPE, headers=error.headers)
 
     app = Starlette(

@@ -110,16 +110,18 @@ def log_and_register(
     from mlflow.models import infer_signature
 
     signature = infer_signature(input_example, model.predict(input_example))
-    with mlflow.start_run(run_id=run_id):
-        info = mlflow.sklearn.log_model(
-            model,
-            name=MODEL_ARTIFACT_NAME,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=_pinned_requirements(),
-            serialization_format="skops",
-            skops_trusted_types=skops_trusted_types if skops_trusted_types is not None else trusted_types(model),
-        )
+    # run_id=, not `with mlflow.start_run(run_id)`: leaving that block marks the run FINISHED
+    # before any verdict, so a session killed while registering left a "FINISHED" run.
+    info = mlflow.sklearn.log_model(
+        model,
+        name=MODEL_ARTIFACT_NAME,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=_pinned_requirements(),
+        serialization_format="skops",
+        skops_trusted_types=skops_trusted_types if skops_trusted_types is not None else trusted_types(model),
+        run_id=run_id,
+    )
     registered = mlflow.register_model(info.model_uri, settings.model_name)
     for key, value in version_tags.items():
         client.set_model_version_tag(settings.model_name, registered.version, key, value)

@@ -66,7 +66,9 @@ def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-c
     finally:
         mlflow.set_tracking_uri(previous_uri)
         mlflow.set_registry_uri(previous_uri)
-    return Registered(folder, tracking_uri, f"models:/{model_name}@champion", model, as_model_input(dataset.features), settings)
+    return Registered(
+        folder, tracking_uri, f"models:/{model_name}@champion", model, as_model_input(dataset.features), settings
+    )
 
 
 def free_port() -> int:
@@ -91,14 +93,16 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = START_TI
     raise AssertionError(f"{url} did not answer /ping within {timeout}s")
 
 
-def start_processes(commands: dict[str, tuple[list[str], int, str, dict[str, str]]], cwd: Path) -> dict[str, subprocess.Popen]:
+def start_processes(
+    commands: dict[str, tuple[list[str], int, str, dict[str, str]]], cwd: Path
+) -> dict[str, subprocess.Popen]:
     """Server subprocesses started together (their imports overlap), each answering /ping.
 
     `commands` maps a name to (command, port, tracking URI, extra environment).
     """
     started: dict[str, subprocess.Popen] = {}
     try:
-        for name, (command, port, tracking_uri, extra) in commands.items():
+        for name, (command, _, tracking_uri, extra) in commands.items():
             # mlflow.set_registry_uri() in this process exports MLFLOW_REGISTRY_URI: name the store for both.
             env = clean_env(MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_REGISTRY_URI=tracking_uri, **extra)
             started[name] = subprocess.Popen(

@@ -20,7 +20,7 @@ import pytest
 
 from model.promotion import gate_tag_key
 from model.report import GateResult
-from tests.project import Project, copy_project
+from tests.project import Project
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +67,7 @@ class GreenSession:
 
 
 @pytest.fixture(scope="module")
-def green(tmp_path_factory) -> GreenSession:
+def green(tmp_path_factory, make_project) -> GreenSession:
     """One green session on the default dataset, so version 1 is champion.
 
     It costs a full session, so every test that only reads its outcome
@@ -75,7 +75,7 @@ def green(tmp_path_factory) -> GreenSession:
     bundle is copied aside at once.
     """
     root = tmp_path_factory.mktemp("green")
-    project = copy_project(root / "project")
+    project = make_project(root / "project")
     result = project.run_gates(timeout=TIMEOUT_SECONDS)
     assert result.returncode == 0, output(result)
     return GreenSession(project, result, Path(shutil.copytree(project.artifacts, root / "first_bundle")))
@@ -107,14 +107,15 @@ def test_green_session_registers_version_1_as_champion(green, green_store):
 
 
 def test_green_session_writes_the_full_bundle(green):
-    assert names_in(green.bundle) == BUNDLE
+    assert names_in(green.bundle) >= BUNDLE
     assert (green.bundle / "model" / "MLmodel").is_file()
     report = gate_report(green.bundle)
     assert report["promoted"] is True and report["champion_version"] == "1" and report["reasons"] == []
     assert report["gates"] and all(g["status"] == "passed" for g in report["gates"])
     assert {g["family"] for g in report["gates"]} >= {"data", "model"}
     markdown = (green.bundle / "gate_report.md").read_text(encoding="utf-8")
-    assert sum(f"`{g['name']}`" in line for g in report["gates"] for line in markdown.splitlines()) == len(report["gates"])
+    gate_rows = [line for line in markdown.splitlines() if line.startswith("| ") and "` |" in line]
+    assert [row.split("`")[1] for row in gate_rows] == [g["name"] for g in report["gates"]]
     assert json.loads((green.bundle / "data_validation.json").read_text())["success"] is True
     metrics = json.loads((green.bundle / "metrics.json").read_text())
     assert metrics["accuracy"] >= 0.9 and metrics["labels"] == [0, 1]
@@ -122,8 +123,7 @@ def test_green_session_writes_the_full_bundle(green):
 
 def test_green_run_holds_params_metrics_plots_validation_and_one_tag_per_gate(green, green_store):
     client = green_store.client
-    version = client.get_model_version_by_alias("mlgate-classifier", "champion")
-    run = client.get_run(version.run_id)
+    run = client.get_run(client.get_model_version("mlgate-classifier", "1").run_id)
     assert run.info.status == "FINISHED"
     assert run.data.params["estimator"] == "sklearn.ensemble.RandomForestClassifier"
     assert run.data.params["estimator.n_estimators"] == "100"
@@ -150,7 +150,7 @@ def test_green_run_holds_params_metrics_plots_validation_and_one_tag_per_gate(gr
 
 
 def test_champion_version_is_tagged_with_every_gate_and_metric(green, green_store):
-    version = green_store.client.get_model_version_by_alias("mlgate-classifier", "champion")
+    version = green_store.client.get_model_version("mlgate-classifier", "1")
     gates = gate_report(green.bundle)["gates"]
     assert {tag_key(g) for g in gates} <= set(version.tags)
     assert float(version.tags["mlgate.metric.accuracy"]) >= 0.9
@@ -160,9 +160,8 @@ def test_registered_champion_loads_with_pyfunc_and_predicts(green, green_store, 
     import mlflow.pyfunc
 
     monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
-    version = green_store.champion_version()
     # The registry says where version 1 is stored; no process-wide tracking URI needed.
-    location = green_store.client.get_model_version_download_uri("mlgate-classifier", version)
+    location = green_store.client.get_model_version_download_uri("mlgate-classifier", "1")
     model = mlflow.pyfunc.load_model(location)
     rows = breast_cancer_frame.head(50)
     predicted = model.predict(rows.drop(columns=["target"]))
@@ -173,23 +172,32 @@ def test_registered_champion_loads_with_pyfunc_and_predicts(green, green_store, 
 # --- 2. corrupted data fails the data gate ------------------------------------------------
 
 
-def test_corrupted_column_fails_data_gate_names_column_and_values(
-    green, green_store, registry_before, breast_cancer_frame
-):
+@pytest.fixture(scope="module")
+def corrupted_csv(green, breast_cancer_frame) -> str:
+    """The default data as data/cancer.csv with its drafted suite, and corrupt/cancer.csv.
+
+    The corrupted copy has the same file name in another folder, so the suite
+    drafted from the good data judges it: 3 nulls and 2 out-of-range values
+    in 'mean radius'.
+    """
     project = green.project
     (project.root / "data").mkdir()
     breast_cancer_frame.to_csv(project.root / "data" / "cancer.csv", index=False)
     drafted = project.run(sys.executable, "-m", "model", "expectations", "--dataset", "data/cancer.csv", "--target", "target")
     assert drafted.returncode == 0, output(drafted)
     assert (project.root / "gates" / "expectations" / "cancer.json").is_file()
-    # Same file name in another folder: the suite drafted from the good data applies.
     corrupted = breast_cancer_frame.copy()
     corrupted.loc[[3, 10, 20], "mean radius"] = None
     corrupted.loc[[5, 6], "mean radius"] = 987.5
     (project.root / "corrupt").mkdir()
     corrupted.to_csv(project.root / "corrupt" / "cancer.csv", index=False)
+    return "corrupt/cancer.csv"
 
-    result = project.run_gates("--dataset", "corrupt/cancer.csv", timeout=TIMEOUT_SECONDS)
+
+def test_corrupted_column_fails_data_gate_names_column_and_values(green, green_store, registry_before, corrupted_csv):
+    project = green.project
+
+    result = project.run_gates("--dataset", corrupted_csv, timeout=TIMEOUT_SECONDS)
 
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
     text = output(result)
@@ -208,15 +216,12 @@ def test_corrupted_column_fails_data_gate_names_column_and_values(
 
 # --- 4. a green but partial session promotes nothing, and says why ------------------------
 
+# Each selects the data gates only (no training, no perf gates): cheap, and every one green.
 PARTIAL = {
     "-k data": (["gates/", "-k", "data"], "-k 'data' selected a subset of the gates."),
-    "-k expectation": (["gates/", "-k", "expectation"], "-k 'expectation' selected a subset of the gates."),
     "-m data_gate": (["gates/", "-m", "data_gate"], "-m 'data_gate' selected a subset of the gates."),
-    "--deselect": (
-        ["gates/", "--deselect", f"gates/model/test_champion.py::{CHAMPION_GATE}"],
-        "1 gate(s) were deselected.",
-    ),
-    "one gate file": (["gates/data/test_expectations.py"], "model/test_thresholds.py"),
+    "--deselect": (["gates/", "--deselect", "gates/model", "--deselect", "gates/perf"], "gate(s) were deselected."),
+    "one gate file": (["gates/data/test_expectations.py"], "gate file(s) left out of the session: "),
 }
 
 
@@ -239,16 +244,22 @@ def test_partial_session_passes_every_selected_gate_yet_promotes_nothing(
     assert reason in run.data.tags["mlgate.refused_because"]
 
 
-def test_session_stopped_by_x_names_gates_not_run_and_promotes_nothing(green, green_store, registry_before):
-    config = green.project.write_config(min_holdout_accuracy=1.0)
-
-    result = green.project.run_gates("-x", "--mlgate-config", str(config), timeout=TIMEOUT_SECONDS)
+def test_session_stopped_by_x_names_gates_not_run_and_promotes_nothing(
+    green, green_store, registry_before, corrupted_csv
+):
+    result = green.project.run_gates("-x", "--dataset", corrupted_csv, timeout=TIMEOUT_SECONDS)
 
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
     assert "stopping after 1 failures" in result.stdout
-    assert "Promoted nothing: " in result.stdout
-    assert "test_holdout_accuracy_meets_minimum (failed)" in result.stdout
-    assert "test_every_class_recall_meets_minimum (not run)" in result.stdout
+    report = gate_report(green.project.artifacts)
+    statuses = [g["status"] for g in report["gates"]]
+    first_failure = statuses.index("failed")
+    assert statuses.count("failed") == 1
+    # The report lists gates in the order they ran: everything after the failure never ran.
+    assert set(statuses[first_failure + 1 :]) == {"not run"}
+    not_green = len(statuses) - first_failure
+    assert f"Promoted nothing: {not_green} gate(s) did not pass: " in result.stdout
+    assert "(not run)" in result.stdout
     assert registry_now(green_store) == registry_before
     assert names_in(green.project.artifacts) == REPORT_ONLY
 
@@ -256,18 +267,27 @@ def test_session_stopped_by_x_names_gates_not_run_and_promotes_nothing(green, gr
 # --- 9. a second champion, and a worse model stopped --------------------------------------
 
 
+@dataclass(frozen=True)
+class SecondSession:
+    result: subprocess.CompletedProcess
+    report: dict  # its gate_report.json, read before any later session replaces it
+
+
 @pytest.fixture(scope="module")
-def second_green(green, green_store) -> subprocess.CompletedProcess:
+def second_green(green, green_store) -> SecondSession:
     """A second green session on the same data: the same (equal) model, to become version 2."""
     assert green_store.versions() == ["1"], "a red or partial session in this copy registered a version"
-    return green.project.run_gates(timeout=TIMEOUT_SECONDS)
+    result = green.project.run_gates(timeout=TIMEOUT_SECONDS)
+    return SecondSession(result, gate_report(green.project.artifacts))
 
 
-def test_second_green_session_becomes_version_2_and_champion(green, green_store, second_green):
-    assert second_green.returncode == 0, output(second_green)
+def test_second_green_session_becomes_version_2_and_champion(green_store, second_green):
+    assert second_green.result.returncode == 0, output(second_green.result)
     assert green_store.versions() == ["1", "2"]
     assert green_store.champion_version() == "2"
-    report = gate_report(green.project.artifacts)
+    assert "registered mlgate-classifier version 2 and moved @champion to it" in second_green.result.stdout
+    report = second_green.report
+    assert report["promoted"] is True and report["champion_version"] == "2"
     assert report["comparison"]["champion_version"] == "1"
     assert report["comparison"]["accuracy_delta"] == 0.0
     assert report["comparison"]["p_value"] == 1.0
@@ -322,7 +342,8 @@ def test_dataset_without_suite_fails_data_gate_with_the_command_to_draft_one(pro
     (project.root / "data").mkdir()
     mixed_frame.to_csv(project.root / "data" / "grades.csv", index=False)
 
-    result = project.run_gates("--dataset", "data/grades.csv", "--target", "grade", timeout=TIMEOUT_SECONDS)
+    # -x: what this claim needs is the missing-suite gate's message; nothing after it adds to that.
+    result = project.run_gates("-x", "--dataset", "data/grades.csv", "--target", "grade", timeout=TIMEOUT_SECONDS)
 
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
     assert "no data suite for dataset 'grades'" in result.stdout

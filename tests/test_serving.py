@@ -87,7 +87,9 @@ def test_whole_floats_are_accepted_in_an_integer_column():
 
 def test_all_double_signature_takes_one_float_block():
     schema = InputSchema.of([("a", "double"), ("b", "double")], {"a", "b"})
-    frame = parse_request(_json({"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2.5], [None, 4]]}}), JSON, schema)
+    frame = parse_request(
+        _json({"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2.5], [None, 4]]}}), JSON, schema
+    )
     expected = pd.DataFrame({"a": [1.0, np.nan], "b": [2.5, 4.0]})
     assert_frame_equal(frame, expected)
 
@@ -96,52 +98,61 @@ def _record(**changes) -> bytes:
     return _json({"dataframe_records": [{**RECORDS[0], **changes}]})
 
 
-# (body, content type) -> (status, error_code, words the message must contain)
+BAD, SCHEMA, MEDIA = (400, "BAD_REQUEST"), (400, "INVALID_PARAMETER_VALUE"), (415, "UNSUPPORTED_MEDIA_TYPE")
+# name -> (body, content type, (status, error_code), words the message must contain)
 CLIENT_MISTAKES = {
-    "malformed JSON": (b'{"dataframe_records": [', JSON, 400, "BAD_REQUEST", "not valid JSON"),
-    "empty body": (b"", JSON, 400, "BAD_REQUEST", "empty"),
-    "JSON list at the top": (_json(RECORDS), JSON, 400, "BAD_REQUEST", "wrap the data"),
-    "unknown format key": (_json({"records": RECORDS}), JSON, 400, "BAD_REQUEST", "unknown key(s) ['records']"),
+    "malformed JSON": (b'{"dataframe_records": [', JSON, BAD, "not valid JSON"),
+    "empty body": (b"", JSON, BAD, "empty"),
+    "JSON list at the top": (_json(RECORDS), JSON, BAD, "wrap the data"),
+    "unknown format key": (_json({"records": RECORDS}), JSON, BAD, "unknown key(s) ['records']"),
     "several format keys": (
-        _json({"dataframe_records": RECORDS, "instances": RECORDS}), JSON, 400, "BAD_REQUEST", "several format keys"
+        _json({"dataframe_records": RECORDS, "instances": RECORDS}),
+        JSON,
+        BAD,
+        "several format keys",
     ),
-    "split without columns": (_json({"dataframe_split": {"data": [[1]]}}), JSON, 400, "BAD_REQUEST", "'columns'"),
+    "split without columns": (_json({"dataframe_split": {"data": [[1]]}}), JSON, BAD, "'columns'"),
     "ragged rows": (
-        _json({"dataframe_split": {"columns": NAMES, "data": [["red", 1.0, True]]}}), JSON, 400, "BAD_REQUEST",
+        _json({"dataframe_split": {"columns": NAMES, "data": [["red", 1.0, True]]}}),
+        JSON,
+        BAD,
         "row 0 has 3 values",
     ),
-    "no rows": (_json({"dataframe_split": {"columns": NAMES, "data": []}}), JSON, 400, "BAD_REQUEST", "no rows"),
+    "no rows": (_json({"dataframe_split": {"columns": NAMES, "data": []}}), JSON, BAD, "no rows"),
     "missing column": (
-        _json({"dataframe_records": [{"size": 1.0, "indoor": True}]}), JSON, 400, "INVALID_PARAMETER_VALUE",
+        _json({"dataframe_records": [{"size": 1.0, "indoor": True}]}),
+        JSON,
+        SCHEMA,
         "missing column(s) ['count']",
     ),
-    "extra column": (_record(weight=3), JSON, 400, "INVALID_PARAMETER_VALUE", "unknown column(s) ['weight']"),
-    "text in a number column": (_record(size="big"), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'size' takes a number"),
-    "true in a number column": (_record(size=True), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'size'"),
-    "fraction in an integer column": (_record(count=1.5), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'count' takes an integer"),
-    "null in an integer column": (_record(count=None), JSON, 400, "INVALID_PARAMETER_VALUE", "holds null"),
-    "number in a boolean column": (_record(indoor=1), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'indoor' takes true or false"),
-    "number in a string column": (_record(colour=4), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'colour' takes a string"),
-    "nested list in a cell": (_record(size=[1, 2]), JSON, 400, "INVALID_PARAMETER_VALUE", "column 'size'"),
-    "integer too large": (_record(count=2**70), JSON, 400, "INVALID_PARAMETER_VALUE", "too large"),
+    "extra column": (_record(weight=3), JSON, SCHEMA, "unknown column(s) ['weight']"),
+    "text in a number column": (_record(size="big"), JSON, SCHEMA, "column 'size' takes a number"),
+    "true in a number column": (_record(size=True), JSON, SCHEMA, "column 'size'"),
+    "fraction in an integer column": (_record(count=1.5), JSON, SCHEMA, "column 'count' takes an integer"),
+    "null in an integer column": (_record(count=None), JSON, SCHEMA, "holds null"),
+    "number in a boolean column": (_record(indoor=1), JSON, SCHEMA, "column 'indoor' takes true or false"),
+    "number in a string column": (_record(colour=4), JSON, SCHEMA, "column 'colour' takes a string"),
+    "nested list in a cell": (_record(size=[1, 2]), JSON, SCHEMA, "column 'size'"),
+    "integer too large": (_record(count=2**70), JSON, SCHEMA, "too large"),
     "CSV with text in a number column": (
-        b"colour,size,indoor,count\nred,big,true,1\n", "text/csv", 400, "INVALID_PARAMETER_VALUE", "column 'size'"
+        b"colour,size,indoor,count\nred,big,true,1\n",
+        "text/csv",
+        SCHEMA,
+        "column 'size'",
     ),
-    "CSV missing a column": (b"colour,size,indoor\nred,1,true\n", "text/csv", 400, "INVALID_PARAMETER_VALUE", "['count']"),
-    "CSV header only": (b"colour,size,indoor,count\n", "text/csv", 400, "BAD_REQUEST", "no rows"),
-    "not UTF-8": (b'{"dataframe_records": ["\xff"]}', JSON, 400, "BAD_REQUEST", "UTF-8"),
-    "unsupported content type": (BODIES["instances"], "text/plain", 415, "UNSUPPORTED_MEDIA_TYPE", "'text/plain'"),
-    "no content type": (BODIES["instances"], None, 415, "UNSUPPORTED_MEDIA_TYPE", "no Content-Type"),
-    "charset other than UTF-8": (BODIES["instances"], "application/json; charset=latin-1", 415, "UNSUPPORTED_MEDIA_TYPE", "UTF-8"),
-    "MLflow 1.x format parameter": (
-        BODIES["instances"], "application/json; format=pandas-split", 415, "UNSUPPORTED_MEDIA_TYPE", "format="
-    ),
+    "CSV missing a column": (b"colour,size,indoor\nred,1,true\n", "text/csv", SCHEMA, "['count']"),
+    "CSV header only": (b"colour,size,indoor,count\n", "text/csv", BAD, "no rows"),
+    "not UTF-8": (b'{"dataframe_records": ["\xff"]}', JSON, BAD, "UTF-8"),
+    "unsupported content type": (BODIES["instances"], "text/plain", MEDIA, "'text/plain'"),
+    "no content type": (BODIES["instances"], None, MEDIA, "no Content-Type"),
+    "charset other than UTF-8": (BODIES["instances"], "application/json; charset=latin-1", MEDIA, "UTF-8"),
+    "MLflow 1.x format parameter": (BODIES["instances"], "application/json; format=pandas-split", MEDIA, "format="),
 }
 
 
 @pytest.mark.parametrize("mistake", list(CLIENT_MISTAKES))
 def test_each_client_mistake_is_a_4xx_naming_the_problem(mistake):
-    body, content_type, status, code, words = CLIENT_MISTAKES[mistake]
+    body, content_type, (status, code), words = CLIENT_MISTAKES[mistake]
     with pytest.raises(ClientError) as raised:
         parse_request(body, content_type, MIXED)
     error = raised.value
@@ -180,7 +191,9 @@ class _Body:
         headers = [(b"content-type", b"application/json")]
         if declared is not None:
             headers.append((b"content-length", str(declared).encode()))
-        self.request = Request({"type": "http", "method": "POST", "path": "/invocations", "headers": headers}, self.receive)
+        self.request = Request(
+            {"type": "http", "method": "POST", "path": "/invocations", "headers": headers}, self.receive
+        )
 
     async def receive(self):
         self.read += 1
@@ -234,7 +247,7 @@ def test_concurrent_requests_share_one_predict_call_and_each_gets_its_own_rows()
     frames = _frames(20, rows=3)
     answers = asyncio.run(_concurrently(MicroBatcher(model.predict, 0.0003, 256), frames))
     assert model.calls == [60]
-    for frame, answer in zip(frames, answers):
+    for frame, answer in zip(frames, answers, strict=True):
         assert answer.tolist() == (frame["a"] * 10).tolist()
 
 

@@ -11,8 +11,10 @@ import asyncio
 import dataclasses
 import json
 import statistics
+import subprocess
 import sys
 import time
+from importlib.metadata import version
 
 import httpx
 import pytest
@@ -22,7 +24,14 @@ from model.server import running
 from model.serving import create_app
 from model.tracking import load_servable
 from tests.project import clean_env, copy_project
-from tests.serving_harness import free_port, mlflow_serve, mlgate_serve, register_model, start_processes, stop_process
+from tests.serving_harness import (
+    free_port,
+    mlflow_serve,
+    mlgate_serve,
+    register_model,
+    start_processes,
+    stop_process,
+)
 
 JSON = {"content-type": "application/json"}
 
@@ -91,42 +100,42 @@ def _good(features) -> bytes:
     return json.dumps({"dataframe_split": json.loads(features.head(1).to_json(orient="split", index=False))}).encode()
 
 
+def _invocation(body, headers=JSON) -> dict:
+    return {"method": "POST", "url": "/invocations", "content": body, "headers": headers}
+
+
 def test_each_bad_input_gets_its_4xx_and_the_next_good_request_succeeds(cancer, cancer_server):
     url, _ = cancer_server
     good = _good(cancer.features)
+    expected = cancer.model.predict(cancer.features.head(1)).tolist()
     one = json.loads(cancer.features.head(1).to_json(orient="records"))[0]
+
+    without_radius = {k: v for k, v in one.items() if k != "mean radius"}
+
+    def instances(row) -> bytes:
+        return json.dumps({"instances": [row]}).encode()
+
+    # name -> (request, status, words the message must contain)
     mistakes = {
-        "malformed JSON": ("POST", "/invocations", b'{"dataframe_split": ', JSON, 400, "not valid JSON"),
-        "empty body": ("POST", "/invocations", b"", JSON, 400, "empty"),
-        "unknown format": ("POST", "/invocations", b'{"rows": []}', JSON, 400, "unknown key(s) ['rows']"),
-        "several formats": (
-            "POST", "/invocations", json.dumps({"instances": [one], "inputs": [one]}).encode(), JSON, 400,
-            "several format keys",
-        ),
-        "missing column": (
-            "POST", "/invocations", json.dumps({"instances": [{k: v for k, v in one.items() if k != "mean radius"}]}).encode(),
-            JSON, 400, "['mean radius']",
-        ),
-        "extra column": (
-            "POST", "/invocations", json.dumps({"instances": [{**one, "shoe size": 9}]}).encode(), JSON, 400,
-            "['shoe size']",
-        ),
-        "wrong type": (
-            "POST", "/invocations", json.dumps({"instances": [{**one, "mean area": "large"}]}).encode(), JSON, 400,
-            "column 'mean area' takes a number",
-        ),
-        "wrong content type": ("POST", "/invocations", good, {"content-type": "text/plain"}, 415, "text/plain"),
-        "no content type": ("POST", "/invocations", good, {}, 415, "no Content-Type"),
-        "unknown path": ("GET", "/predict", b"", {}, 404, "POST /invocations"),
-        "wrong method": ("GET", "/invocations", b"", {}, 405, "GET is not allowed"),
+        "malformed JSON": (_invocation(b'{"dataframe_split": '), 400, "not valid JSON"),
+        "empty body": (_invocation(b""), 400, "empty"),
+        "unknown format": (_invocation(b'{"rows": []}'), 400, "unknown key(s) ['rows']"),
+        "several formats": (_invocation(json.dumps({"instances": [one], "inputs": [one]})), 400, "several format"),
+        "missing column": (_invocation(instances(without_radius)), 400, "['mean radius']"),
+        "extra column": (_invocation(instances({**one, "shoe size": 9})), 400, "['shoe size']"),
+        "wrong type": (_invocation(instances({**one, "mean area": "large"})), 400, "column 'mean area' takes a number"),
+        "wrong content type": (_invocation(good, {"content-type": "text/plain"}), 415, "text/plain"),
+        "no content type": (_invocation(good, {}), 415, "no Content-Type"),
+        "unknown path": ({"method": "GET", "url": "/predict"}, 404, "POST /invocations"),
+        "wrong method": ({"method": "GET", "url": "/invocations"}, 405, "GET is not allowed"),
     }
     with httpx.Client(base_url=url) as client:
-        for name, (method, path, body, headers, status, words) in mistakes.items():
-            answer = client.request(method, path, content=body, headers=headers)
+        for name, (request, status, words) in mistakes.items():
+            answer = client.request(**request)
             assert answer.status_code == status, (name, answer.text)
             error = answer.json()
             assert set(error) == {"error_code", "message"} and words in error["message"], (name, error)
-            assert predictions(url, good, "application/json", client) == cancer.model.predict(cancer.features.head(1)).tolist()
+            assert predictions(url, good, "application/json", client) == expected, f"after {name}"
 
 
 def test_a_body_over_the_limit_gets_413_and_the_connection_keeps_serving(cancer):
@@ -139,14 +148,14 @@ def test_a_body_over_the_limit_gets_413_and_the_connection_keeps_serving(cancer)
         assert declared.status_code == 413 and "5000 bytes" in declared.json()["message"]
         assert client.post("/invocations", content=good, headers=JSON).status_code == 200
         # No Content-Length (chunked): the server counts as the body streams in.
-        streamed = client.post("/invocations", content=iter([huge[i : i + 4096] for i in range(0, len(huge), 4096)]), headers=JSON)
+        streamed = client.post(
+            "/invocations", content=iter([huge[i : i + 4096] for i in range(0, len(huge), 4096)]), headers=JSON
+        )
         assert streamed.status_code == 413
         assert client.post("/invocations", content=good, headers=JSON).status_code == 200
 
 
 def test_ping_health_and_version_answer_as_mlflow_does(cancer_server):
-    from importlib.metadata import version
-
     url, _ = cancer_server
     for path in ("/ping", "/health"):
         answer = httpx.get(url + path)
@@ -219,11 +228,18 @@ def test_predictions_equal_mlflow_models_serve(model, request, subprocess_server
 
 
 def test_a_model_that_cannot_be_loaded_stops_start_up_with_one_clear_message(tmp_path):
-    import subprocess
-
     project = copy_project(tmp_path / "project")
     done = subprocess.run(
-        [sys.executable, "-m", "model", "serve", "--model-uri", "models:/no-such-model@champion", "--port", str(free_port())],
+        [
+            sys.executable,
+            "-m",
+            "model",
+            "serve",
+            "--model-uri",
+            "models:/no-such-model@champion",
+            "--port",
+            str(free_port()),
+        ],
         cwd=project.root,
         env=clean_env(MLFLOW_TRACKING_URI=project.tracking_uri),
         capture_output=True,
@@ -247,21 +263,28 @@ def _sample_value(metrics_text: str, name: str, **labels: str) -> float:
 def test_two_workers_count_every_request_in_one_metrics_sum(cancer, subprocess_servers):
     url = subprocess_servers["mlgate-2"]
     body = _good(cancer.features)
-    before = _sample_value(httpx.get(url + "/metrics").text, "mlgate_inference_requests_total", endpoint="/invocations", outcome="success")
+    before = _sample_value(
+        httpx.get(url + "/metrics").text, "mlgate_inference_requests_total", endpoint="/invocations", outcome="success"
+    )
     sent = 0
     for _ in range(6):  # new connections, so both workers take some
         with httpx.Client(base_url=url) as client:
             for _ in range(5):
                 assert client.post("/invocations", content=body, headers=JSON).status_code == 200
                 sent += 1
-    after = _sample_value(httpx.get(url + "/metrics").text, "mlgate_inference_requests_total", endpoint="/invocations", outcome="success")
+    after = _sample_value(
+        httpx.get(url + "/metrics").text, "mlgate_inference_requests_total", endpoint="/invocations", outcome="success"
+    )
     assert after - before == sent
 
 
 def test_two_workers_keep_alive_p50_stays_within_1ms_of_one_worker(cancer, subprocess_servers):
     body = _good(cancer.features)
     latencies = {1: [], 2: []}
-    with httpx.Client(base_url=subprocess_servers["mlgate-1"]) as one, httpx.Client(base_url=subprocess_servers["mlgate-2"]) as two:
+    with (
+        httpx.Client(base_url=subprocess_servers["mlgate-1"]) as one,
+        httpx.Client(base_url=subprocess_servers["mlgate-2"]) as two,
+    ):
         clients = {1: one, 2: two}
         for client in clients.values():  # warm: connect, first predictions
             for _ in range(5):
