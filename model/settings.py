@@ -123,6 +123,7 @@ _FRACTIONS = {
     "max_error_ratio",
 }
 _PATHS = {"dataset", "expectations_dir", "artifacts_dir"}
+_TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}
 
 
 def _field_type(name: str) -> type:
@@ -142,8 +143,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         value = int(value)
     if not isinstance(value, expected) or isinstance(value, bool):
         raise SettingsError(
-            f"{where} is {value!r}; it must be a {expected.__name__}"
-            + (" (a TOML table)" if expected is dict else "")
+            f"{where} is {value!r}; it must be {_TYPE_NAMES[expected]}"
         )
     if expected is str and not value.strip():
         raise SettingsError(f"{where} is empty; give it a value")
@@ -151,7 +151,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
     if name == "holdout_fraction" and not 0.0 < value < 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
-    if expected in (int, float) and name not in _FRACTIONS and value <= 0:
+    if name == "random_seed" and value < 0:
+        raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
+    if expected in (int, float) and name not in _FRACTIONS | {"random_seed"} and value <= 0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0")
     if expected is dict:
         return _frozen(value)
