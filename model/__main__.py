@@ -79,8 +79,12 @@ def _serve(args: argparse.Namespace) -> int:
         f"on http://{args.host}:{args.port} with {args.workers} worker(s)",
         flush=True,
     )
+    from monitoring.exporter import ExporterError
+
     try:
         server.run(servable, settings, args.host, args.port, args.workers)
+    except ExporterError as error:
+        raise StartupError(str(error)) from None
     except OSError as error:
         raise StartupError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
     return 0

@@ -39,7 +39,7 @@ ANSWER_ATOL = 1e-9
 # A row's probabilities may sum to 1 within this.
 PROBABILITY_SUM_ATOL = 1e-6
 # Rows per drawn batch in the schema strategies.
-MAX_BATCH_ROWS = 8
+MAX_BATCH_ROWS = 5
 # How many values of a row a failure message shows before "…".
 SHOWN_VALUES = 6
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -87,9 +87,10 @@ def promote(settings, client, run_id, model, input_example, report: GateReport, 
         report.promoted = True
         report.champion_version = version
         report.write(staged)
+        # The bundle swap can fail (the disk, a stale artifacts.old): before the alias, not after it.
+        _replace_folder(staged, Path(settings.artifacts_dir))
         tracking.crown(settings, client, version)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    _replace_folder(staged, Path(settings.artifacts_dir))
     return version

@@ -86,11 +86,11 @@ def run(servable, settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    sock = bind_socket(host, port)
     if workers == 1:
-        app_factory = functools.partial(compose_app, servable, settings)
-        uvicorn.Server(uvicorn_config(app_factory, host, port, factory=True)).run(sockets=[sock])
+        app = compose_app(servable, settings)  # here, so its errors stop start-up before any socket opens
+        uvicorn.Server(uvicorn_config(app, host, port)).run(sockets=[bind_socket(host, port)])
         return
+    sock = bind_socket(host, port)
     # Workers are spawned and get their arguments pickled. A plain namespace spares each
     # one importing mlflow (ServableModel's module); Settings' mappingproxy cannot pickle.
     portable = SimpleNamespace(**vars(servable))

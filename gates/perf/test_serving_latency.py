@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from gates.perf.conftest import percentile, rounds_for, timings
+from gates.perf.measure import percentile, rounds_for, timings
 
 pytestmark = pytest.mark.perf_gate
 

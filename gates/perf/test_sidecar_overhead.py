@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gates.perf.conftest import MAX_PAIRS, PAIR_SECONDS, Pairs, rounds_for, timings
+from gates.perf.measure import MAX_PAIRS, PAIR_SECONDS, Pairs, rounds_for, timings
 
 pytestmark = pytest.mark.perf_gate
 

@@ -1,0 +1,107 @@
+"""Measuring one-row requests for the perf gates: a kept-alive client, paired timings, percentiles."""
+
+from __future__ import annotations
+
+import http.client
+import math
+import statistics
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+# Each measurement stops after about this long or MAX_ROUNDS, whichever comes
+# first, so a slow model fails its gates quickly instead of stalling the session.
+MEASURE_SECONDS = 1.5
+MIN_ROUNDS, MAX_ROUNDS = 20, 200
+# Differences of two servers need more rounds than one server's percentiles.
+PAIR_SECONDS, MAX_PAIRS = 3.0, 300
+WARMUP_ROUNDS = 5
+
+
+class KeptAlive:
+    """One kept-alive HTTP/1.1 connection; every answer must be a 200."""
+
+    def __init__(self, url: str, payloads: list[bytes] | None = None) -> None:
+        parts = urlsplit(url)
+        # http.client turns TCP_NODELAY on for its socket, as production clients do.
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.payloads = payloads or []
+        self.sent = 0
+
+    def predict(self) -> None:
+        body = self.payloads[self.sent % len(self.payloads)]
+        self.sent += 1
+        self.connection.request("POST", "/invocations", body=body, headers={"Content-Type": "application/json"})
+        self._read()
+
+    def get(self, path: str) -> None:
+        self.connection.request("GET", path)
+        self._read()
+
+    def _read(self) -> None:
+        answer = self.connection.getresponse()
+        body = answer.read()
+        if answer.status != 200:
+            raise AssertionError(f"the server answered {answer.status}: {body[:300]!r}")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def rounds_for(action, seconds: float = MEASURE_SECONDS, most: int = MAX_ROUNDS) -> int:
+    """Rounds that fit `seconds` at this action's speed, within MIN_ROUNDS..`most`."""
+    started = time.perf_counter()
+    for _ in range(WARMUP_ROUNDS):
+        action()
+    each = (time.perf_counter() - started) / WARMUP_ROUNDS
+    return max(MIN_ROUNDS, min(most, int(seconds / each)))
+
+
+class Pairs:
+    """Requests to two servers in turn, the order swapped every round, each timed.
+
+    Load from elsewhere on the machine then falls on both alike, and the
+    median of the per-round differences is the second server's own extra
+    cost, less moved by drifts in that load than the difference of two
+    medians taken one after the other.
+    """
+
+    def __init__(self, base: KeptAlive, other: KeptAlive) -> None:
+        self.base, self.other = base, other
+        self.base_seconds: list[float] = []
+        self.other_seconds: list[float] = []
+
+    def __call__(self) -> None:
+        order = (self.base, self.other) if len(self.base_seconds) % 2 else (self.other, self.base)
+        for client in order:
+            started = time.perf_counter()
+            client.predict()
+            elapsed = time.perf_counter() - started
+            (self.base_seconds if client is self.base else self.other_seconds).append(elapsed)
+
+    def clear(self) -> None:
+        self.base_seconds.clear()
+        self.other_seconds.clear()
+
+    @property
+    def base_p50(self) -> float:
+        return statistics.median(self.base_seconds)
+
+    @property
+    def extra_p50(self) -> float:
+        """The median over rounds of (other - base): the second server's added latency."""
+        return statistics.median(o - b for o, b in zip(self.other_seconds, self.base_seconds, strict=True))
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile: a value that was measured, never an interpolation."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def timings(benchmark) -> list[float]:
+    """pytest-benchmark's raw per-round timings: the percentiles budgets are written in."""
+    if benchmark.disabled or benchmark.stats is None:
+        pytest.fail("perf gates need pytest-benchmark's timings; remove --benchmark-disable (or xdist)")
+    return list(benchmark.stats.stats.data)
