@@ -65,6 +65,7 @@ class StartupError(RuntimeError):
 def _serve(args: argparse.Namespace) -> int:
     from model import server
     from model.tracking import TrackingError, load_servable
+    from monitoring.exporter import ExporterError
 
     settings = load_settings(pyproject=Path("pyproject.toml"))
     model_uri = args.model_uri or settings.champion_uri
@@ -75,12 +76,10 @@ def _serve(args: argparse.Namespace) -> int:
     except (TrackingError, ValueError) as error:
         raise StartupError(str(error)) from None
     print(
-        f"serving {servable.name or model_uri} version {servable.version or '-'} "
-        f"on http://{args.host}:{args.port} with {args.workers} worker(s)",
+        f"loaded {servable.name or model_uri} version {servable.version or '-'}; "
+        f"starting {args.workers} worker(s) on http://{args.host}:{args.port}",
         flush=True,
     )
-    from monitoring.exporter import ExporterError
-
     try:
         server.run(servable, settings, args.host, args.port, args.workers)
     except ExporterError as error:

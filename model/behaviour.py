@@ -1,53 +1,36 @@
-"""Behavioural gates: the input schema, the declared-expectation spec, and the checks.
+"""Behavioural checks: what a model does on rows nobody sampled, searched with hypothesis.
 
-Pure library, no pytest. `gates/model/test_behaviour.py` searches these checks
-with hypothesis; `tests/test_behaviour.py` runs the same checks on broken
-models to show each one can go red.
+Pure library, no pytest. `gates/model/test_behaviour.py` runs these searches
+on the candidate; `tests/test_behaviour.py` runs the same checks on models
+built to break them. The rows come from `model.behaviour_schema`, the
+declared expectations from `model.behaviour_spec`.
 
-* The schema (`schema_for`) is what the data suite says a valid row is:
-  numeric ranges from `expect_column_values_to_be_between`, categories from
-  `expect_column_values_to_be_in_set`, nulls from `..._to_not_be_null`, and the
-  label set from the target's value set. Columns come in the model's order.
-* The spec (`read_spec`) is a TOML file next to the suite,
-  `<dataset>.behaviour.toml`, where a user declares what must hold:
-  `[[invariance]]` (bounded noise on some columns flips at most a share of
-  holdout predictions) and `[[directional]]` (raising a column never moves one
-  label's probability the wrong way by more than a tolerance).
+* Generic claims hold for any model and any row the data suite accepts:
+  valid probabilities and known labels; the same answer alone as in a batch,
+  in any row order, and when asked twice.
+* Declared claims perturb the holdout within a spec entry's bounds.
 * A check returns what it measured or raises `BehaviourViolation`, whose
   first line names the claim, the number and the offending row: that line is
-  what the gate report shows.
+  what the gate report shows. `search` runs several claims on one stream of
+  hypothesis draws, so each call to the model serves all of them.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from model.training import feature_kinds
+from model.behaviour_schema import Schema, plain, describe_row, schema_batches
+from model.behaviour_spec import BehaviourSpec, Directional, Expectation, Invariance
 
-SPEC_SUFFIX = ".behaviour.toml"
 # Two answers for the same row are "the same" within this (probabilities are in [0, 1]).
 ANSWER_ATOL = 1e-9
 # A row's probabilities may sum to 1 within this.
 PROBABILITY_SUM_ATOL = 1e-6
-# Rows per drawn batch in the schema strategies.
-MAX_BATCH_ROWS = 5
-# How many values of a row a failure message shows before "…".
-SHOWN_VALUES = 6
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-EFFECTS = ("not_lower", "not_higher")
-
-
-class BehaviourSpecError(ValueError):
-    """A behaviour spec mlgate cannot use; the message names the file, entry and key."""
 
 
 class BehaviourViolation(AssertionError):
@@ -59,176 +42,9 @@ class BehaviourViolation(AssertionError):
         self.value = value  # what was measured, when the claim measures a share
 
 
-# --- the schema: what the data suite says a valid row is -----------------------------
-
-
-@dataclass(frozen=True)
-class ColumnSchema:
-    name: str
-    numeric: bool
-    low: float | None = None
-    high: float | None = None
-    # Allowed values; drawn from when set, numeric or not.
-    categories: tuple[Any, ...] = ()
-    nullable: bool = False
-
-
-@dataclass(frozen=True)
-class Schema:
-    columns: tuple[ColumnSchema, ...]
-    labels: tuple[Any, ...]
-
-    @property
-    def names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    def column(self, name: str) -> ColumnSchema | None:
-        return next((c for c in self.columns if c.name == name), None)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
-def _by_column(suite: Mapping[str, Any] | None) -> dict[str, dict[str, dict[str, Any]]]:
-    """{column: {expectation type: kwargs}} from a suite document."""
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for expectation in (suite or {}).get("expectations", []):
-        kwargs = expectation.get("kwargs", {})
-        column = kwargs.get("column")
-        if column is not None:
-            found.setdefault(column, {})[expectation["type"]] = kwargs
-    return found
-
-
-def schema_for(
-    suite: Mapping[str, Any] | None, reference: pd.DataFrame, labels: Sequence[Any], target: str
-) -> Schema:
-    """The row schema: bounds from the suite where it states them, else from `reference`.
-
-    `reference` is the model's input frame (the holdout): it fixes the column
-    order and tells numeric from categorical the way the model sees them.
-    `labels` are the labels seen in the data, used when the suite names none.
-    """
-    declared = _by_column(suite)
-    numeric_columns = set(feature_kinds(reference)[0])
-    columns = []
-    for name in reference.columns:
-        rules = declared.get(name, {})
-        values = reference[name]
-        not_null = rules.get("expect_column_values_to_not_be_null")
-        nullable = not_null is None or float(not_null.get("mostly") or 1.0) < 1.0
-        in_set = rules.get("expect_column_values_to_be_in_set")
-        categories = tuple(in_set["value_set"]) if in_set else ()
-        if name in numeric_columns:
-            between = rules.get("expect_column_values_to_be_between", {})
-            low = between.get("min_value")
-            high = between.get("max_value")
-            observed = values.dropna()
-            low = float(low) if low is not None else float(observed.min()) if len(observed) else 0.0
-            high = float(high) if high is not None else float(observed.max()) if len(observed) else 0.0
-            columns.append(ColumnSchema(name, True, low, max(low, high), categories, nullable))
-        else:
-            if not categories:
-                categories = tuple(sorted({_plain(v) for v in values.dropna()}, key=str))
-            columns.append(ColumnSchema(name, False, categories=categories, nullable=nullable))
-    target_set = declared.get(target, {}).get("expect_column_values_to_be_in_set")
-    label_set = tuple(target_set["value_set"]) if target_set else tuple(_plain(v) for v in labels)
-    return Schema(columns=tuple(columns), labels=label_set)
-
-
-def as_frame(schema: Schema, rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """Rows as the model takes them: its column order, floats for numbers, objects else."""
-    values = list(zip(*rows)) if rows else [()] * len(schema.columns)
-    return pd.DataFrame(
-        {
-            column.name: pd.Series(
-                column_values, dtype=float if column.numeric else object
-            )
-            for column, column_values in zip(schema.columns, values)
-        },
-        columns=schema.names,
-    )
-
-
-# --- hypothesis: profiles and strategies -----------------------------------------------
-
-
-def hypothesis_profile(name: str, max_examples: int | None = None):
-    """`gate`: bounded and reproducible, for a gate session; `deep`: for the test suite.
-
-    Both derandomize (the same examples every run) and keep no example
-    database, so a verdict depends only on the model and the spec. The gate
-    profile does not shrink: a red session costs what a green one does, and the
-    message already names the offending row; the deep profile shrinks it.
-    """
-    from hypothesis import HealthCheck, Phase, settings
-
-    common = dict(
-        deadline=None,
-        derandomize=True,
-        database=None,
-        print_blob=False,
-        report_multiple_bugs=False,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
-    )
-    if name == "gate":
-        return settings(max_examples=max_examples or 60, phases=(Phase.explicit, Phase.generate), **common)
-    if name == "deep":
-        return settings(max_examples=max_examples or 500, phases=(Phase.explicit, Phase.generate, Phase.shrink), **common)
-    raise ValueError(f"unknown hypothesis profile {name!r}; use 'gate' or 'deep'")
-
-
-def _value_strategy(column: ColumnSchema):
-    from hypothesis import strategies as st
-
-    if column.categories:
-        values = st.sampled_from(column.categories)
-    else:
-        values = st.floats(
-            min_value=column.low, max_value=column.high, allow_nan=False, allow_infinity=False
-        )
-    if column.nullable:
-        values = st.one_of(values, st.just(math.nan if column.numeric else None))
-    return values
-
-
-def schema_rows(schema: Schema, min_rows: int = 1, max_rows: int = MAX_BATCH_ROWS):
-    """Batches of rows the suite accepts, as model-input frames."""
-    from hypothesis import strategies as st
-
-    row = st.tuples(*[_value_strategy(c) for c in schema.columns])
-    return st.lists(row, min_size=min_rows, max_size=max_rows).map(lambda rows: as_frame(schema, rows))
-
-
 # --- the generic claims: any model, any row of the schema ------------------------------
 
 GENERIC_CLAIMS = ("valid_output", "batch_independent", "order_independent", "repeatable")
-
-
-def schema_batches(schema: Schema, max_rows: int = MAX_BATCH_ROWS):
-    """One draw for every generic claim: a batch of 2+ rows, one row's index, a row order."""
-    from hypothesis import strategies as st
-
-    return schema_rows(schema, min_rows=2, max_rows=max_rows).flatmap(
-        lambda frame: st.tuples(
-            st.just(frame), st.integers(0, len(frame) - 1), st.permutations(range(len(frame)))
-        )
-    )
-
-
-def describe_row(frame: pd.DataFrame, index: int) -> str:
-    """`{col=value, ...}` for one row, the first SHOWN_VALUES columns."""
-    row = frame.iloc[index]
-    shown = [f"{k}={_short(v)}" for k, v in list(row.items())[:SHOWN_VALUES]]
-    more = " …" if len(row) > SHOWN_VALUES else ""
-    return "{" + ", ".join(shown) + more + "}"
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return repr(value)
 
 
 def _proba(model, frame: pd.DataFrame) -> np.ndarray:
@@ -243,21 +59,19 @@ def _where(frame: pd.DataFrame, i: int) -> str:
     return f"row {i} of a {len(frame)}-row batch {describe_row(frame, i)}"
 
 
-def check_valid_output(model, frame: pd.DataFrame, labels: Sequence[Any], proba: np.ndarray | None = None) -> int:
-    """Probabilities in [0, 1] summing to 1, one column per class; labels from the known set."""
+def check_valid_probabilities(model, frame: pd.DataFrame, labels: Sequence[Any], proba: np.ndarray | None = None) -> int:
+    """Probabilities in [0, 1] summing to 1, one column per class, every class a known label."""
     proba = _proba(model, frame) if proba is None else proba
-    predicted = np.asarray(model.predict(frame))
     rows = len(frame)
-    known = {_plain(v) for v in labels}
-    shown_known = sorted(known, key=str)
-    classes = [_plain(c) for c in getattr(model, "classes_", [])]
+    known = {plain(v) for v in labels}
+    classes = [plain(c) for c in getattr(model, "classes_", [])]
     if proba.ndim != 2 or proba.shape[0] != rows or (classes and proba.shape[1] != len(classes)):
         raise BehaviourViolation(
             f"predict_proba returned shape {proba.shape} for {rows} row(s) and {len(classes)} classes"
         )
     unknown = [c for c in classes if c not in known]
     if unknown:
-        raise BehaviourViolation(f"the model's classes {unknown} are not in the label set {shown_known}")
+        raise BehaviourViolation(f"the model's classes {unknown} are not in the label set {sorted(known, key=str)}")
     for i, p in enumerate(proba):
         if not np.all(np.isfinite(p)) or np.any(p < -ANSWER_ATOL) or np.any(p > 1 + ANSWER_ATOL):
             raise BehaviourViolation(f"probabilities {np.round(p, 6).tolist()} outside [0, 1] for {_where(frame, i)}")
@@ -265,14 +79,32 @@ def check_valid_output(model, frame: pd.DataFrame, labels: Sequence[Any], proba:
             raise BehaviourViolation(
                 f"probabilities {np.round(p, 6).tolist()} sum to {p.sum():.6g}, not 1, for {_where(frame, i)}"
             )
+    return rows
+
+
+def check_labels_known(model, frames: Sequence[pd.DataFrame], labels: Sequence[Any]) -> int:
+    """Every row of every batch is predicted a known label; all batches in one call to predict."""
+    known = {plain(v) for v in labels}
+    predicted = np.asarray(model.predict(pd.concat(frames, ignore_index=True)))
+    rows = sum(len(f) for f in frames)
     if predicted.ndim != 1 or len(predicted) != rows:
         raise BehaviourViolation(f"predict returned shape {predicted.shape} for {rows} row(s)")
-    for i, label in enumerate(predicted):
-        if _plain(label) not in known:
-            raise BehaviourViolation(
-                f"predicted label {_plain(label)!r} is not in the label set {shown_known} for {_where(frame, i)}"
-            )
+    offset = 0
+    for frame in frames:
+        for i, label in enumerate(predicted[offset : offset + len(frame)]):
+            if plain(label) not in known:
+                raise BehaviourViolation(
+                    f"predicted label {plain(label)!r} is not in the label set {sorted(known, key=str)} "
+                    f"for {_where(frame, i)}"
+                )
+        offset += len(frame)
     return rows
+
+
+def check_valid_output(model, frame: pd.DataFrame, labels: Sequence[Any], proba: np.ndarray | None = None) -> int:
+    """Valid probabilities and known labels for one batch."""
+    check_valid_probabilities(model, frame, labels, proba)
+    return check_labels_known(model, [frame], labels)
 
 
 def check_batch_independent(model, frame: pd.DataFrame, index: int, proba: np.ndarray | None = None) -> int:
@@ -326,8 +158,8 @@ def check_generic(model, labels: Sequence[Any], drawn, claims: Sequence[str] = G
     try:
         proba = _proba(model, frame)
         for claim in claims:
-            if claim == "valid_output":
-                measured[claim] = check_valid_output(model, frame, labels, proba)
+            if claim == "valid_output":  # its labels are checked once per search: search_generic
+                measured[claim] = check_valid_probabilities(model, frame, labels, proba)
             elif claim == "batch_independent":
                 measured[claim] = check_batch_independent(model, frame, index, proba)
             elif claim == "order_independent":
@@ -361,175 +193,6 @@ def _crashing_row(model, frame: pd.DataFrame) -> str:
         except Exception:  # noqa: BLE001 - any error names the row
             return _where(frame, i)
     return f"a {len(frame)}-row batch (each row alone is answered) {describe_row(frame, 0)}"
-
-
-# --- the spec: expectations a user declares ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Invariance:
-    """Noise of at most `noise[column]` on those columns flips at most a share of answers."""
-
-    name: str
-    claim: str
-    noise: Mapping[str, float]
-    max_flipped_fraction: float
-
-    kind = "invariance"
-
-
-@dataclass(frozen=True)
-class Directional:
-    """Raising `column` by up to `max_increase` moves P(`label`) only the declared way."""
-
-    name: str
-    claim: str
-    column: str
-    max_increase: float
-    label: Any
-    effect: str  # not_lower or not_higher
-    tolerance: float = 0.0  # a move the wrong way of at most this much is allowed
-    max_violating_fraction: float = 0.0
-
-    kind = "directional"
-
-
-Expectation = Invariance | Directional
-
-
-@dataclass(frozen=True)
-class BehaviourSpec:
-    path: Path
-    invariance: tuple[Invariance, ...] = ()
-    directional: tuple[Directional, ...] = ()
-
-    @property
-    def expectations(self) -> tuple[Expectation, ...]:
-        return self.invariance + self.directional
-
-    def named(self, name: str) -> Expectation:
-        return next(e for e in self.expectations if e.name == name)
-
-
-def spec_path(expectations_dir: str | Path, dataset_name: str) -> Path:
-    """Where a dataset's behaviour spec lives: next to its data suite."""
-    return Path(expectations_dir) / f"{dataset_name}{SPEC_SUFFIX}"
-
-
-_KEYS = {
-    "invariance": ({"name", "claim", "noise", "max_flipped_fraction"}, set()),
-    "directional": (
-        {"name", "claim", "column", "max_increase", "label", "effect"},
-        {"tolerance", "max_violating_fraction"},
-    ),
-}
-
-
-def read_spec(path: Path, schema: Schema | None = None) -> BehaviourSpec:
-    """Parse a spec and check it against `schema`; a BehaviourSpecError names what to fix.
-
-    Without a schema (at collection, before any data is read) only the file's
-    own shape is checked: columns and labels are checked once the data is in.
-    """
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise BehaviourSpecError(f"behaviour spec {path} is not valid TOML: {error}") from None
-    unknown = sorted(set(document) - set(_KEYS))
-    if unknown:
-        raise BehaviourSpecError(
-            f"behaviour spec {path} has unknown table(s) {unknown}; use [[invariance]] and [[directional]]"
-        )
-    seen: set[str] = set()
-    parsed: dict[str, list] = {"invariance": [], "directional": []}
-    for kind, entries in document.items():
-        if not isinstance(entries, list):
-            raise BehaviourSpecError(f"behaviour spec {path}: '{kind}' must be an array of tables ([[{kind}]])")
-        for position, entry in enumerate(entries, start=1):
-            where = f"behaviour spec {path}, [[{kind}]] #{position}"
-            required, optional = _KEYS[kind]
-            missing = sorted(required - set(entry))
-            extra = sorted(set(entry) - required - optional)
-            if missing or extra:
-                problems = ([f"missing {missing}"] if missing else []) + ([f"unknown {extra}"] if extra else [])
-                raise BehaviourSpecError(
-                    f"{where}: {'; '.join(problems)}; it takes {sorted(required)} and optionally {sorted(optional)}"
-                )
-            name = entry["name"]
-            if not isinstance(name, str) or not NAME_PATTERN.match(name):
-                raise BehaviourSpecError(f"{where}: name {name!r} must be lower_snake_case (it names a test)")
-            if name in seen:
-                raise BehaviourSpecError(f"{where}: name '{name}' is used twice; names must be unique")
-            seen.add(name)
-            where = f"behaviour spec {path}, '{name}'"
-            claim = _text(entry["claim"], where, "claim")
-            if kind == "invariance":
-                parsed[kind].append(_invariance(entry, name, claim, where, schema))
-            else:
-                parsed[kind].append(_directional(entry, name, claim, where, schema))
-    return BehaviourSpec(path, tuple(parsed["invariance"]), tuple(parsed["directional"]))
-
-
-def _text(value: Any, where: str, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise BehaviourSpecError(f"{where}: '{key}' must be a sentence saying what the expectation guards")
-    return value
-
-
-def _number(value: Any, where: str, key: str, *, low: float, high: float | None = None, open_low: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise BehaviourSpecError(f"{where}: '{key}' is {value!r}; it must be a number")
-    if value < low or (open_low and value == low) or (high is not None and value > high):
-        bound = f"above {low:g}" if open_low else f"at least {low:g}"
-        bound += f" and at most {high:g}" if high is not None else ""
-        raise BehaviourSpecError(f"{where}: '{key}' is {value!r}; it must be {bound}")
-    return float(value)
-
-
-def _numeric_column(name: Any, where: str, schema: Schema | None) -> str:
-    if not isinstance(name, str):
-        raise BehaviourSpecError(f"{where}: column {name!r} must be a column name")
-    if schema is None:
-        return name
-    column = schema.column(name)
-    if column is None:
-        shown = ", ".join(schema.names[:12]) + (" …" if len(schema.names) > 12 else "")
-        raise BehaviourSpecError(f"{where}: column {name!r} is not a model input; inputs are: {shown}")
-    if not column.numeric or column.categories:
-        raise BehaviourSpecError(f"{where}: column '{name}' is categorical; noise and raises need a numeric column")
-    return name
-
-
-def _invariance(entry, name, claim, where, schema: Schema | None) -> Invariance:
-    noise = entry["noise"]
-    if not isinstance(noise, dict) or not noise:
-        raise BehaviourSpecError(f"{where}: 'noise' must be a table of column = largest noise, e.g. {{ \"age\" = 1.0 }}")
-    bounds = {
-        _numeric_column(column, where, schema): _number(size, where, f"noise.{column}", low=0.0, open_low=True)
-        for column, size in noise.items()
-    }
-    fraction = _number(entry["max_flipped_fraction"], where, "max_flipped_fraction", low=0.0, high=1.0)
-    return Invariance(name, claim, bounds, fraction)
-
-
-def _directional(entry, name, claim, where, schema: Schema | None) -> Directional:
-    column = _numeric_column(entry["column"], where, schema)
-    label = entry["label"]
-    if schema is not None and label not in schema.labels:
-        raise BehaviourSpecError(f"{where}: label {label!r} is not in the label set {list(schema.labels)}")
-    effect = entry["effect"]
-    if effect not in EFFECTS:
-        raise BehaviourSpecError(f"{where}: effect {effect!r} must be one of {list(EFFECTS)}")
-    return Directional(
-        name,
-        claim,
-        column,
-        _number(entry["max_increase"], where, "max_increase", low=0.0, open_low=True),
-        label,
-        effect,
-        _number(entry.get("tolerance", 0.0), where, "tolerance", low=0.0, high=1.0),
-        _number(entry.get("max_violating_fraction", 0.0), where, "max_violating_fraction", low=0.0, high=1.0),
-    )
 
 
 # --- declared checks: perturbations of the holdout, many scored at once -----------------
@@ -586,7 +249,7 @@ def measure(model, base: pd.DataFrame, pairs: Sequence[tuple[Expectation, np.nda
     stacked = pd.concat([base] + [_perturbed(e, base, d) for e, d in pairs], ignore_index=True)
     labels = np.asarray(model.predict(stacked)) if any(isinstance(e, Invariance) for e, _ in pairs) else None
     proba = _proba(model, stacked) if any(isinstance(e, Directional) for e, _ in pairs) else None
-    classes = [_plain(c) for c in getattr(model, "classes_", [])]
+    classes = [plain(c) for c in getattr(model, "classes_", [])]
     found = []
     for k, (expectation, draw) in enumerate(pairs, start=1):
         here = slice(k * rows, (k + 1) * rows)
@@ -598,8 +261,8 @@ def measure(model, base: pd.DataFrame, pairs: Sequence[tuple[Expectation, np.nda
                 i = int(flipped[0])
                 moved = ", ".join(f"{c} {draw[i, j]:+.4g}" for j, c in enumerate(expectation.noise))
                 detail = (
-                    f"holdout row {i} {describe_row(base, i)} flips {_plain(before[i])!r} -> "
-                    f"{_plain(after[i])!r} with {moved}"
+                    f"holdout row {i} {describe_row(base, i)} flips {plain(before[i])!r} -> "
+                    f"{plain(after[i])!r} with {moved}"
                 )
             found.append(Measurement(flipped.size / rows, expectation.max_flipped_fraction, detail))
             continue
@@ -675,7 +338,14 @@ class ClaimOutcome:
         return self.violation is None
 
 
-def search(strategy, check: Callable[[Any, tuple[str, ...]], Mapping[str, float]], claims: Sequence[str], settings, keep_draws: bool = False) -> dict[str, ClaimOutcome]:
+def search(
+    strategy,
+    check: Callable[[Any, tuple[str, ...]], Mapping[str, float]],
+    claims: Sequence[str],
+    settings,
+    keep_draws: bool = False,
+    max_kept: int | None = KEPT_DRAWS,
+) -> dict[str, ClaimOutcome]:
     """Search all `claims` with one stream of draws, so each call to the model serves all of them.
 
     `check(drawn, active)` returns {claim: measure} or raises a
@@ -698,8 +368,8 @@ def search(strategy, check: Callable[[Any, tuple[str, ...]], Mapping[str, float]
             for claim in active:
                 outcome = outcomes[claim]
                 outcome.examples += 1
-                if keep_draws and len(outcome.draws) < KEPT_DRAWS:
-                    outcome.draws.append(drawn[claim])
+                if keep_draws and (max_kept is None or len(outcome.draws) < max_kept):
+                    outcome.draws.append(drawn[claim] if isinstance(drawn, Mapping) else drawn)
             try:
                 measured = check(drawn, active)
             except BehaviourViolation as violation:
@@ -738,6 +408,34 @@ def _violation_in(error: BaseException) -> BehaviourViolation | None:
             if found is not None:
                 return found
     return None
+
+
+def search_generic(model, schema: Schema, settings) -> dict[str, ClaimOutcome]:
+    """The four generic claims on one stream of batches: four calls to the model per batch.
+
+    The labels of every drawn row are checked after the search, in one call to
+    `predict`, rather than once per batch.
+    """
+    outcomes = search(
+        schema_batches(schema),
+        lambda drawn, claims: check_generic(model, schema.labels, drawn, claims),
+        GENERIC_CLAIMS,
+        settings,
+        keep_draws=True,
+        max_kept=None,
+    )
+    valid = outcomes["valid_output"]
+    if valid.held and valid.draws:
+        frames = [frame for frame, _, _ in valid.draws]
+        try:
+            check_labels_known(model, frames, schema.labels)
+        except BehaviourViolation as violation:
+            valid.violation = str(violation)
+        except (ValueError, TypeError, ArithmeticError, IndexError, KeyError) as error:
+            valid.violation = f"the model raised {type(error).__name__} in predict: {_first_line(error)}"
+    for outcome in outcomes.values():
+        outcome.draws = []
+    return outcomes
 
 
 def replay(model, spec: BehaviourSpec, base: pd.DataFrame, outcomes: Mapping[str, ClaimOutcome]) -> dict[str, list[Measurement]]:

@@ -19,7 +19,7 @@ VENV_BIN = Path(sys.executable).parent
 COPIED = ("conftest.py", "pyproject.toml", "gates", "MLProject", "conda.yaml", "README.md", ".github", ".ci")
 IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks")
 # Variables a developer's shell may carry that would point a session elsewhere.
-SCRUBBED = ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "PYTEST_ADDOPTS")
+SCRUBBED = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "PYTEST_ADDOPTS")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

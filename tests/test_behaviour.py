@@ -17,14 +17,9 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
-from model import behaviour
-from model.behaviour import (
-    GENERIC_CLAIMS,
-    BehaviourSpec,
-    BehaviourSpecError,
-    Directional,
-    Invariance,
-)
+from model import behaviour, behaviour_schema, behaviour_spec
+from model.behaviour import GENERIC_CLAIMS
+from model.behaviour_spec import BehaviourSpec, BehaviourSpecError, Directional, Invariance
 from model.data import load_dataset, split_holdout
 from model.settings import Settings
 from model.training import as_model_input, train_model
@@ -32,8 +27,8 @@ from tests.project import ROOT, copy_project
 
 SUITE = ROOT / "gates" / "expectations" / "breast_cancer.json"
 SPEC = ROOT / "gates" / "expectations" / "breast_cancer.behaviour.toml"
-DEEP = behaviour.hypothesis_profile("deep")
-QUICK = behaviour.hypothesis_profile("gate", 60)
+DEEP = behaviour_schema.hypothesis_profile("deep")
+QUICK = behaviour_schema.hypothesis_profile("gate", 60)
 
 
 # --- stand-in models -------------------------------------------------------------------
@@ -147,7 +142,7 @@ def holdout(split) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def schema(holdout):
-    return behaviour.schema_for(json.loads(SUITE.read_text()), holdout, [0, 1], "target")
+    return behaviour_schema.schema_for(json.loads(SUITE.read_text()), holdout, [0, 1], "target")
 
 
 @pytest.fixture(scope="module")
@@ -162,12 +157,7 @@ def forest(split):
 
 
 def generic(model, schema, settings=QUICK):
-    return behaviour.search(
-        behaviour.schema_batches(schema),
-        lambda drawn, claims: behaviour.check_generic(model, schema.labels, drawn, claims),
-        GENERIC_CLAIMS,
-        settings,
-    )
+    return behaviour.search_generic(model, schema, settings)
 
 
 def declared(model, spec: BehaviourSpec, holdout, settings=QUICK):
@@ -199,10 +189,10 @@ def test_drawn_rows_stay_inside_the_suite(schema):
     }
 
     @DEEP
-    @given(behaviour.schema_rows(schema))
+    @given(behaviour_schema.schema_rows(schema))
     def inside(frame):
         assert list(frame.columns) == schema.names
-        assert 1 <= len(frame) <= behaviour.MAX_BATCH_ROWS
+        assert 1 <= len(frame) <= behaviour_schema.MAX_BATCH_ROWS
         for column, (low, high) in bounds.items():
             assert frame[column].between(low, high).all(), column
 
@@ -220,7 +210,7 @@ def test_schema_draws_categories_and_nulls_and_falls_back_to_the_data():
             {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "y", "value_set": [0, 1]}},
         ]
     }
-    schema = behaviour.schema_for(suite, features, [0, 1], "y")
+    schema = behaviour_schema.schema_for(suite, features, [0, 1], "y")
     size, colour = schema.columns
     assert (size.low, size.high, size.nullable) == (1.0, 5.0, False)  # no range in the suite: the data's
     assert colour.categories == ("red", "blue", "green") and colour.nullable
@@ -228,7 +218,7 @@ def test_schema_draws_categories_and_nulls_and_falls_back_to_the_data():
     seen = set()
 
     @DEEP
-    @given(behaviour.schema_rows(schema))
+    @given(behaviour_schema.schema_rows(schema))
     def drawn(frame):
         assert frame["colour"].dtype == object
         seen.update(frame["colour"].tolist())
@@ -237,17 +227,17 @@ def test_schema_draws_categories_and_nulls_and_falls_back_to_the_data():
     drawn()
     assert seen == {"red", "blue", "green", None}
     # Without a suite: every bound from the data, labels as seen.
-    bare = behaviour.schema_for(None, features, ["b", "a"], "y")
+    bare = behaviour_schema.schema_for(None, features, ["b", "a"], "y")
     assert bare.column("colour").categories == ("blue", "red") and bare.labels == ("b", "a")
     assert bare.column("colour").nullable  # no not-null expectation: nulls are valid input
 
 
 def test_profiles_are_reproducible_and_bounded():
-    gate = behaviour.hypothesis_profile("gate", 25)
+    gate = behaviour_schema.hypothesis_profile("gate", 25)
     assert (gate.max_examples, gate.derandomize, gate.database, gate.deadline) == (25, True, None, None)
-    assert behaviour.hypothesis_profile("deep").max_examples > gate.max_examples
+    assert behaviour_schema.hypothesis_profile("deep").max_examples > gate.max_examples
     with pytest.raises(ValueError, match="unknown hypothesis profile"):
-        behaviour.hypothesis_profile("fast")
+        behaviour_schema.hypothesis_profile("fast")
 
 
 def test_a_search_draws_the_same_examples_every_time(linear, holdout):
@@ -268,7 +258,7 @@ def test_a_well_behaved_model_holds_every_generic_claim_deeply(linear, schema):
 
 
 def test_the_default_forest_holds_every_generic_claim(forest, schema):
-    outcomes = generic(forest, schema, behaviour.hypothesis_profile("deep", 120))
+    outcomes = generic(forest, schema, behaviour_schema.hypothesis_profile("deep", 120))
     assert all(o.held for o in outcomes.values()), {c: o.violation for c, o in outcomes.items()}
 
 
@@ -319,15 +309,15 @@ def test_each_check_function_goes_red_on_its_own(linear, holdout):
 
 
 def test_the_shipped_breast_cancer_spec_parses_against_the_schema(schema):
-    spec = behaviour.read_spec(SPEC, schema)
+    spec = behaviour_spec.read_spec(SPEC, schema)
     assert [e.name for e in spec.invariance] == ["texture_measurement_noise", "symmetry_and_fractal_dimension_noise"]
     assert len(spec.directional) == 3 and all(d.label == 0 and d.effect == "not_lower" for d in spec.directional)
 
 
 def test_the_shipped_spec_holds_for_the_default_forest_deeply(forest, schema, holdout):
     """The claims in breast_cancer.behaviour.toml are true of the model they gate."""
-    spec = behaviour.read_spec(SPEC, schema)
-    outcomes = declared(forest, spec, holdout, behaviour.hypothesis_profile("deep", 200))
+    spec = behaviour_spec.read_spec(SPEC, schema)
+    outcomes = declared(forest, spec, holdout, behaviour_schema.hypothesis_profile("deep", 200))
     assert all(o.held for o in outcomes.values()), {n: o.violation for n, o in outcomes.items()}
     assert all(o.examples == 200 for o in outcomes.values())
 
@@ -426,24 +416,24 @@ def test_a_bad_spec_is_an_error_naming_what_to_fix(tmp_path, schema, text, messa
     path = tmp_path / "breast_cancer.behaviour.toml"
     path.write_text(text)
     with pytest.raises(BehaviourSpecError, match=message) as caught:
-        behaviour.read_spec(path, schema)
+        behaviour_spec.read_spec(path, schema)
     assert str(path) in str(caught.value)
 
 
 def test_a_categorical_column_cannot_take_noise(tmp_path):
     frame = as_model_input(pd.DataFrame({"colour": ["red", "blue"], "size": [1.0, 2.0]}))
-    schema = behaviour.schema_for(None, frame, [0, 1], "y")
+    schema = behaviour_schema.schema_for(None, frame, [0, 1], "y")
     path = tmp_path / "s.behaviour.toml"
     path.write_text('[[invariance]]\nname="n"\nclaim="c"\nnoise={ colour = 1.0 }\nmax_flipped_fraction=0.1\n')
     with pytest.raises(BehaviourSpecError, match="column 'colour' is categorical"):
-        behaviour.read_spec(path, schema)
+        behaviour_spec.read_spec(path, schema)
 
 
 def test_without_a_schema_only_the_shape_of_the_spec_is_checked(tmp_path):
     path = tmp_path / "s.behaviour.toml"
     path.write_text(GOOD_ENTRY.replace("worst radius", "no such column"))
-    assert behaviour.read_spec(path).directional[0].column == "no such column"
-    assert behaviour.spec_path("gates/expectations", "iris") == Path("gates/expectations/iris.behaviour.toml")
+    assert behaviour_spec.read_spec(path).directional[0].column == "no such column"
+    assert behaviour_spec.spec_path("gates/expectations", "iris") == Path("gates/expectations/iris.behaviour.toml")
 
 
 # --- a whole gate session ------------------------------------------------------------------

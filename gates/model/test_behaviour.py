@@ -21,7 +21,9 @@ import pytest
 
 from gates.keys import SETTINGS_KEY
 from model import behaviour
-from model.behaviour import BehaviourSpecError, ClaimOutcome
+from model.behaviour import ClaimOutcome
+from model.behaviour_schema import hypothesis_profile, schema_for
+from model.behaviour_spec import BehaviourSpec, BehaviourSpecError, read_spec, spec_path
 
 pytestmark = pytest.mark.model_gate
 
@@ -37,13 +39,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "declared" not in metafunc.fixturenames:
         return
     settings = metafunc.config.stash[SETTINGS_KEY]
-    path = behaviour.spec_path(settings.expectations_dir, settings.dataset_name)
+    path = spec_path(settings.expectations_dir, settings.dataset_name)
     kind = DECLARED_TESTS[metafunc.function.__name__]
     if not path.is_file():
         names: list[str] = []  # no spec: no declared gates (dropped, not skipped)
     else:
         try:
-            spec = behaviour.read_spec(path)  # its shape only: the data is read later, once
+            spec = read_spec(path)  # its shape only: the data is read later, once
         except BehaviourSpecError:
             names = [SPEC_INVALID]  # the test fails with the parse error
         else:
@@ -61,17 +63,17 @@ def behaviour_schema(settings, dataset, holdout_frame):
 
     suite = read_suite(settings.suite_path) if settings.suite_path.is_file() else None
     labels = sorted(dataset.labels.dropna().unique().tolist(), key=str)
-    return behaviour.schema_for(suite, holdout_frame, labels, settings.target)
+    return schema_for(suite, holdout_frame, labels, settings.target)
 
 
 @pytest.fixture(scope="session")
 def behaviour_spec(settings, behaviour_schema):
     """The declared expectations, checked against the schema (None without a spec file)."""
-    path = behaviour.spec_path(settings.expectations_dir, settings.dataset_name)
+    path = spec_path(settings.expectations_dir, settings.dataset_name)
     if not path.is_file():
         return None
     try:
-        return behaviour.read_spec(path, behaviour_schema)
+        return read_spec(path, behaviour_schema)
     except BehaviourSpecError as error:
         return error
 
@@ -79,25 +81,19 @@ def behaviour_spec(settings, behaviour_schema):
 @pytest.fixture(scope="session")
 def gate_hypothesis(settings):
     """Hypothesis settings for a gate session: bounded, reproducible, no example database."""
-    return behaviour.hypothesis_profile("gate", settings.behaviour_max_examples)
+    return hypothesis_profile("gate", settings.behaviour_max_examples)
 
 
 @pytest.fixture(scope="session")
 def generic_outcomes(trained_model, behaviour_schema, gate_hypothesis) -> dict[str, ClaimOutcome]:
     """The four generic claims, searched once on one stream of batches; each test reads one."""
-    labels = behaviour_schema.labels
-    return behaviour.search(
-        behaviour.schema_batches(behaviour_schema),
-        lambda drawn, claims: behaviour.check_generic(trained_model, labels, drawn, claims),
-        behaviour.GENERIC_CLAIMS,
-        gate_hypothesis,
-    )
+    return behaviour.search_generic(trained_model, behaviour_schema, gate_hypothesis)
 
 
 @pytest.fixture(scope="session")
 def declared_outcomes(trained_model, holdout_frame, behaviour_spec, gate_hypothesis) -> dict[str, ClaimOutcome]:
     """Every declared expectation, searched once on the holdout; draws kept for the champion."""
-    if not isinstance(behaviour_spec, behaviour.BehaviourSpec):
+    if not isinstance(behaviour_spec, BehaviourSpec):
         return {}
     spec = behaviour_spec
     return behaviour.search(
