@@ -264,11 +264,11 @@ def measure(model, base: pd.DataFrame, pairs: Sequence[tuple[Expectation, np.nda
                     f"holdout row {i} {describe_row(base, i)} flips {plain(before[i])!r} -> "
                     f"{plain(after[i])!r} with {moved}"
                 )
-            found.append(Measurement(flipped.size / rows, expectation.max_flipped_fraction, detail))
+            found.append(Measurement(flipped.size / rows, expectation.limit, detail))
             continue
         # A label the model never learned has probability 0 everywhere: nothing can move it.
         if expectation.label not in classes:
-            found.append(Measurement(0.0, expectation.max_violating_fraction, ""))
+            found.append(Measurement(0.0, expectation.limit, ""))
             continue
         column = classes.index(expectation.label)
         before, after = proba[:rows, column], proba[here, column]
@@ -282,7 +282,7 @@ def measure(model, base: pd.DataFrame, pairs: Sequence[tuple[Expectation, np.nda
                 f"holdout row {i} {describe_row(base, i)}: '{expectation.column}' {draw[i]:+.4g} moves "
                 f"P({expectation.label!r}) {before[i]:.4g} -> {after[i]:.4g}"
             )
-        found.append(Measurement(bad.size / rows, expectation.max_violating_fraction, detail))
+        found.append(Measurement(bad.size / rows, expectation.limit, detail))
     return found
 
 

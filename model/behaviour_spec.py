@@ -39,6 +39,11 @@ class Invariance:
 
     kind = "invariance"
 
+    @property
+    def limit(self) -> float:
+        """The largest share of holdout rows a draw may flip."""
+        return self.max_flipped_fraction
+
 
 @dataclass(frozen=True)
 class Directional:
@@ -54,6 +59,11 @@ class Directional:
     max_violating_fraction: float = 0.0
 
     kind = "directional"
+
+    @property
+    def limit(self) -> float:
+        """The largest share of holdout rows a draw may move the wrong way."""
+        return self.max_violating_fraction
 
 
 Expectation = Invariance | Directional

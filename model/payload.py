@@ -91,6 +91,10 @@ _KINDS = {
     "string": "a string",
 }
 _NUMBER_TYPES = frozenset({int, float, type(None)})
+# The largest magnitude a number may have. The default forest predicts in float32 (max 3.4e38)
+# after StandardScaler divides by the column's spread, which can be far below 1: a value near
+# float64's limit, or an infinity, failed inside predict as a 500. No tabular feature holds 1e30.
+MAX_ABS_NUMBER = 1e30
 _COLUMN_DTYPES = {**_FLOATS, **_INTS}
 
 
@@ -136,7 +140,18 @@ def _column(name: str, kind: str, values: Sequence, from_text: bool) -> np.ndarr
             f"send {_KINDS[kind]}{nullable}"
         )
     if kind in _FLOATS:
-        return np.array(values, dtype=_FLOATS[kind])  # None becomes NaN, as in training
+        try:
+            array = np.array(values, dtype=np.float64)  # None becomes NaN, as in training
+        except OverflowError:  # an integer past float64's range, e.g. 10**400
+            array = np.array([math.inf if type(v) is int and abs(v) > 2**1023 else v for v in values], dtype=np.float64)
+        out_of_range = np.flatnonzero(np.abs(array) > MAX_ABS_NUMBER)  # NaN compares False: missing is fine
+        if out_of_range.size:
+            row = int(out_of_range[0])
+            raise _schema_error(
+                f"column '{name}' takes a finite number of magnitude at most {MAX_ABS_NUMBER:g}, but row {row} "
+                f"holds {_shown_number(values[row])}; send such a value as null if it is missing"
+            )
+        return array.astype(_FLOATS[kind], copy=False)
     if kind in _INTS:
         try:
             return np.array(values, dtype=_INTS[kind])
@@ -146,6 +161,11 @@ def _column(name: str, kind: str, values: Sequence, from_text: bool) -> np.ndarr
     array = np.empty(len(values), dtype=object)
     array[:] = [np.nan if v is None else v for v in values]
     return array
+
+
+def _shown_number(value) -> str:
+    text = json.dumps(value)  # NaN and Infinity as the JSON tokens a client sent
+    return text if len(text) <= 24 else f"{text[:12]}...({len(text)} digits)"
 
 
 def _from_text(kind: str, text):
@@ -265,7 +285,7 @@ def _decode_json(body: bytes) -> dict:
         document = json.loads(body)
     except UnicodeDecodeError:
         raise _bad("the request body is not UTF-8 text; encode the JSON as UTF-8") from None
-    except json.JSONDecodeError as error:
+    except ValueError as error:  # JSONDecodeError, or an integer past Python's 4300-digit limit
         raise _bad(f"the request body is not valid JSON ({error}); send e.g. {EXAMPLE}") from None
     if not isinstance(document, dict):
         raise _bad(
@@ -379,8 +399,12 @@ def _typed_frame(
     if schema.all_double and not from_text:
         values = rows if rows is not None else columns
         if {type(v) for line in values for v in line} <= _NUMBER_TYPES:
-            block = np.array(values, dtype=np.float64)
-            return pd.DataFrame(block if rows is not None else block.T, columns=schema.index, copy=False)
+            try:
+                block = np.array(values, dtype=np.float64)
+            except OverflowError:
+                block = None  # an integer past float64's range: the column check names it
+            if block is not None and not (np.abs(block) > MAX_ABS_NUMBER).any():
+                return pd.DataFrame(block if rows is not None else block.T, columns=schema.index, copy=False)
     if columns is None:
         columns = [list(c) for c in zip(*rows, strict=True)]
     typed = {

@@ -23,7 +23,7 @@ from model.behaviour_spec import BehaviourSpec, BehaviourSpecError, Directional,
 from model.data import load_dataset, split_holdout
 from model.settings import Settings
 from model.training import as_model_input, train_model
-from tests.project import ROOT, copy_project
+from tests.project import ROOT
 
 SUITE = ROOT / "gates" / "expectations" / "breast_cancer.json"
 SPEC = ROOT / "gates" / "expectations" / "breast_cancer.behaviour.toml"
@@ -440,8 +440,7 @@ def test_without_a_schema_only_the_shape_of_the_spec_is_checked(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_dataset_without_a_spec_has_no_declared_gates_and_still_promotes(tmp_path):
-    project = copy_project(tmp_path / "project")
+def test_a_dataset_without_a_spec_has_no_declared_gates_and_still_promotes(project):
     (project.root / "gates" / "expectations" / "breast_cancer.behaviour.toml").unlink()
     result = project.run_gates("-q")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -454,8 +453,7 @@ def test_a_dataset_without_a_spec_has_no_declared_gates_and_still_promotes(tmp_p
 
 
 @pytest.mark.slow
-def test_a_falsifying_example_reaches_the_gate_report(tmp_path):
-    project = copy_project(tmp_path / "project")
+def test_a_falsifying_example_reaches_the_gate_report(project):
     spec = project.root / "gates" / "expectations" / "breast_cancer.behaviour.toml"
     spec.write_text(spec.read_text().replace('effect = "not_lower"', 'effect = "not_higher"', 1))
     result = project.run_gates("-q")

@@ -29,7 +29,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +106,18 @@ def finish_session(process: subprocess.Popen) -> Outcome:
     process.log.close()
     status = KILLED if code == -signal.SIGKILL else str(code)
     return Outcome(status, Path(process.log.name).read_text(errors="replace"))
+
+
+@contextmanager
+def stopped_on_error(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """A session the fault is steering: if the fault fails, the session does not outlive it."""
+    try:
+        yield process
+    except BaseException:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        raise
 
 
 def run_session(project: Project, *args: str, env: dict | None = None) -> Outcome:
@@ -225,12 +238,12 @@ def sigkill_while_training(project: Project, frame) -> Outcome:
     db = db_path(project)
     baseline = {r for (r,) in query(db, "SELECT run_uuid FROM runs")}
     config = project.write_config(estimator_params={"n_estimators": 4000})
-    process = start_session(project, "--mlgate-config", str(config))
-    run_id = wait_for(lambda: new_run(db, baseline), process, "the run opened")
-    opened = time.monotonic()
-    time.sleep(1.0)  # into train_model: the run opens just before it (gate_run, then trained_model)
-    assert not has_param(db, run_id, "train_rows"), "training finished before the kill; raise n_estimators"
-    outcome = kill(process)
+    with stopped_on_error(start_session(project, "--mlgate-config", str(config))) as process:
+        run_id = wait_for(lambda: new_run(db, baseline), process, "the run opened")
+        opened = time.monotonic()
+        time.sleep(1.0)  # into train_model: the run opens just before it (gate_run, then trained_model)
+        assert not has_param(db, run_id, "train_rows"), "training finished before the kill; raise n_estimators"
+        outcome = kill(process)
     trained = has_param(db, run_id, "train_rows")
     outcome.notes.append(
         f"killed {time.monotonic() - opened:.1f} s after the run opened; train_rows "
@@ -249,22 +262,22 @@ def sigkill_while_registering(project: Project, frame) -> Outcome:
     """
     db = db_path(project)
     before = latest_version(db)
-    process = start_session(project)
-    wait_for(lambda: latest_version(db) > before, process, "a new version was registered", timeout=SESSION_TIMEOUT_SECONDS)
-    lock = sqlite3.connect(db, timeout=30, isolation_level=None)
-    try:
-        lock.execute("BEGIN IMMEDIATE")  # from here the session cannot write to the store
-        version = lock.execute("SELECT max(version) FROM model_versions WHERE name = ?", (MODEL_NAME,)).fetchone()[0]
-        alias = lock.execute(
-            "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'", (MODEL_NAME,)
-        ).fetchone()
-        tags = lock.execute(
-            "SELECT count(*) FROM model_version_tags WHERE name = ? AND version = ?", (MODEL_NAME, version)
-        ).fetchone()[0]
-        outcome = kill(process)
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
+    with stopped_on_error(start_session(project)) as process:
+        wait_for(lambda: latest_version(db) > before, process, "a new version was registered", timeout=SESSION_TIMEOUT_SECONDS)
+        lock = sqlite3.connect(db, timeout=30, isolation_level=None)
+        try:
+            lock.execute("BEGIN IMMEDIATE")  # from here the session cannot write to the store
+            version = lock.execute("SELECT max(version) FROM model_versions WHERE name = ?", (MODEL_NAME,)).fetchone()[0]
+            alias = lock.execute(
+                "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'champion'", (MODEL_NAME,)
+            ).fetchone()
+            tags = lock.execute(
+                "SELECT count(*) FROM model_version_tags WHERE name = ? AND version = ?", (MODEL_NAME, version)
+            ).fetchone()[0]
+            outcome = kill(process)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
     outcome.extra.update(frozen_version=str(version), alias_when_killed=str(alias[0]) if alias else None, tags_when_killed=tags)
     outcome.notes.append(
         f"killed with version {version} registered, {tags} of its tags written, @champion at "
@@ -293,14 +306,17 @@ def tracking_server_stops(project: Project, frame) -> Outcome:
             MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
             MLFLOW_HTTP_REQUEST_TIMEOUT="10",
         )
-        process = start_session(project, env=env)
-        run_id = wait_for(lambda: new_run(db, baseline), process, "the run opened through the server")
-        wait_for(lambda: has_param(db, run_id, "train_rows"), process, "the model was trained")
-        time.sleep(1.0)  # past the call that logged train_rows: gates are running
+        with stopped_on_error(start_session(project, env=env)) as process:
+            run_id = wait_for(lambda: new_run(db, baseline), process, "the run opened through the server")
+            wait_for(lambda: has_param(db, run_id, "train_rows"), process, "the model was trained")
+            time.sleep(1.0)  # past the call that logged train_rows: gates are running
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+            outcome = finish_session(process)
     finally:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    outcome = finish_session(process)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
     outcome.notes.append("server killed 1 s after train_rows was logged through it")
     return outcome
 
@@ -318,7 +334,8 @@ def _paused_session(project: Project, order: str, *args: str) -> tuple[subproces
     signals = project.root / ".fault"
     signals.mkdir()
     process = start_session(project, "-p", "fault_pause", *args)
-    wait_for(lambda: (signals / "paused").exists(), process, "the session paused after collection")
+    with stopped_on_error(process):
+        wait_for(lambda: (signals / "paused").exists(), process, "the session paused after collection")
     return process, signals
 
 

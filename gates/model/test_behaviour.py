@@ -123,7 +123,7 @@ def _expectation(spec, declared: str):
 
 def _gate(outcome: ClaimOutcome, record_gate, value=None, threshold=None) -> None:
     """Record the gate's row; fail with hypothesis' falsifying example as the first line."""
-    record_gate(outcome.examples if value is None else value, threshold)
+    record_gate(f"{outcome.examples} examples" if value is None else value, threshold)
     if not outcome.held:
         pytest.fail(f"{outcome.violation} (falsified within {outcome.examples} examples)", pytrace=False)
 
@@ -152,9 +152,8 @@ def test_same_input_same_answer(generic_outcomes, record_gate):
 
 def _declared_gate(declared, behaviour_spec, declared_outcomes, record_gate) -> None:
     expectation = _expectation(behaviour_spec, declared)
-    limit = expectation.max_flipped_fraction if expectation.kind == "invariance" else expectation.max_violating_fraction
     outcome = declared_outcomes[expectation.name]
-    _gate(outcome, record_gate, value=outcome.worst, threshold=limit)
+    _gate(outcome, record_gate, value=outcome.worst, threshold=expectation.limit)
 
 
 def test_invariance_under_declared_noise(declared, behaviour_spec, declared_outcomes, record_gate):
