@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.data import Dataset, load_dataset, read_bytes
+from model.data import DataError, Dataset, load_dataset, read_bytes
 from model.settings import Settings
 
 
@@ -58,7 +58,13 @@ class Background:
     @classmethod
     def start(cls, settings: Settings) -> "Background":
         executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlgate-background")
-        content = read_bytes(settings.dataset)
+        try:
+            content = read_bytes(settings.dataset)
+        except DataError as error:
+            # The file went away after start-up: every gate that reads data errors with this.
+            failed: Future = Future()
+            failed.set_exception(error)
+            return cls(executor, failed, failed)
         validation = executor.submit(_validate_in_child, settings, content)
         dataset: Future[Dataset] = executor.submit(load_dataset, settings.dataset, settings.target, content)
         return cls(executor, dataset, validation)

@@ -121,7 +121,9 @@ def champion(settings: Settings, gate_run: str, ledger: GateLedger):
     """The registry's current `@champion`, or None before the first promotion."""
     from model import tracking
 
-    return tracking.load_champion(settings, ledger.client)
+    champion = tracking.load_champion(settings, ledger.client)
+    ledger.champion_seen = champion.version if champion is not None else None
+    return champion
 
 
 @pytest.fixture(scope="session")

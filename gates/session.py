@@ -41,6 +41,8 @@ class GateLedger:
     # What the terminal summary prints.
     verdict: list[str] | None = None
     background: Any = None  # gates.background.Background, once gates are collected
+    # The champion version the gates compared with (None: there was none).
+    champion_seen: str | None = None
 
     def collect(self, items: list[pytest.Item]) -> None:
         for item in items:
@@ -148,6 +150,10 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
     )
     artifacts = Path(settings.artifacts_dir)
     if not reasons:
+        moved = _champion_moved(settings, ledger)
+        if moved:
+            report.reasons.append(moved)
+    if not report.reasons:
         try:
             version = promotion.promote(
                 settings,
@@ -169,14 +175,33 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
                 f"Bundle written to {artifacts}.",
             ]
     if not report.promoted:
-        promotion.write_report_only(settings, report)
-        ledger.verdict = [
-            "Promoted nothing: " + " ".join(report.reasons),
-            f"The gate report is in {artifacts / 'gate_report.md'}.",
-        ]
+        ledger.verdict = ["Promoted nothing: " + " ".join(report.reasons)]
+        try:
+            promotion.write_report_only(settings, report)
+        except OSError as error:  # the verdict must still reach the run and the exit status
+            ledger.verdict.append(f"Could not write the gate report to {artifacts}: {error}")
+        else:
+            ledger.verdict.append(f"The gate report is in {artifacts / 'gate_report.md'}.")
         if session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     _record_on_run(settings, ledger, report, artifacts)
+
+
+def _champion_moved(settings, ledger: GateLedger) -> str:
+    """Why not to promote if another session crowned a champion this one never compared with."""
+    from model import tracking
+
+    try:
+        current = tracking.champion_version(settings, ledger.client)
+    except Exception as error:  # the store is unreachable: promotion would fail anyway
+        return f"cannot read the current champion: {error}."
+    now = str(current.version) if current is not None else None
+    if now != ledger.champion_seen:
+        return (
+            f"@champion moved from version {ledger.champion_seen or 'none'} to {now} while this "
+            "session ran; rerun the gates to compare with the new champion."
+        )
+    return ""
 
 
 def _record_on_run(settings, ledger: GateLedger, report: GateReport, artifacts: Path) -> None:
@@ -197,7 +222,8 @@ def _record_on_run(settings, ledger: GateLedger, report: GateReport, artifacts: 
     try:
         tracking.set_tags(ledger.client, ledger.run_id, tags)
         for name in ("gate_report.md", "gate_report.json"):
-            ledger.client.log_artifact(ledger.run_id, str(artifacts / name), artifact_path="gates")
+            if (artifacts / name).is_file():
+                ledger.client.log_artifact(ledger.run_id, str(artifacts / name), artifact_path="gates")
         tracking.finish_run(ledger.client, ledger.run_id, passed=report.promoted)
     except Exception as error:  # the verdict stands; say that the run could not hold it
         ledger.verdict.append(f"Could not record the verdict on run {ledger.run_id}: {error}")

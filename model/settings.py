@@ -77,7 +77,7 @@ class Settings:
     serving_p99_budget_seconds: float = 0.050
     # p50 with the metrics middleware divided by p50 without it.
     exporter_overhead_ratio_budget: float = 1.02
-    metrics_render_p99_budget_seconds: float = 0.005
+    metrics_render_p99_budget_seconds: float = 0.010
     sidecar_overhead_budget_seconds: float = 0.005
     # Largest /invocations body the server reads; larger gets 413.
     max_request_bytes: int = 10 * 1024 * 1024
