@@ -192,9 +192,12 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     return report
 
 
-@pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-benchmark write into the bundle
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+# A wrapper that runs first: pytest-benchmark saves --benchmark-json before its own yield,
+# and junitxml writes in its plain hook; both then land in the bundle this one has written.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     finish_session(session, exitstatus)
+    return (yield)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

@@ -80,3 +80,34 @@ def copy_project(destination: Path) -> Project:
         elif source.is_file():
             shutil.copy2(source, destination / name)
     return Project(destination)
+
+
+# Perf budgets in the copies: loose enough that a busy shared machine cannot fail them.
+LOOSE_SECONDS, LOOSE_RATIO = 10.0, 1000.0
+
+
+def loosen_perf_budgets(project: Project) -> None:
+    """Every `*_budget*` setting of the copy's [tool.mlgate], set far above any real timing.
+
+    These tests check what a session does with its gates' verdicts; a perf
+    gate's own measurement is tested elsewhere. The perf gates still run
+    (promotion needs the full set), they just cannot go red on a loaded CI box.
+    """
+    import dataclasses
+    import re
+
+    from model.settings import Settings
+
+    budgets = {
+        f.name: LOOSE_SECONDS if f.name.endswith("_seconds") else LOOSE_RATIO
+        for f in dataclasses.fields(Settings)
+        if "_budget" in f.name
+    }
+    pyproject = project.root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    for name in budgets:  # a budget the project sets itself is replaced, not duplicated
+        text = re.sub(rf"(?m)^{name}\s*=.*\n", "", text)
+    loose = "".join(f"{name} = {value}\n" for name, value in budgets.items())
+    header = "[tool.mlgate]\n"
+    assert header in text, "pyproject.toml has no [tool.mlgate] table"
+    pyproject.write_text(text.replace(header, header + loose, 1), encoding="utf-8")
