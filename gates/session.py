@@ -150,7 +150,10 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
     )
     artifacts = Path(settings.artifacts_dir)
     if not reasons:
-        moved = _champion_moved(settings, ledger)
+        try:  # checked early to register nothing needlessly, and again just before crowning
+            moved = promotion.champion_moved(settings, ledger.client, ledger.champion_seen)
+        except Exception as error:  # the store is unreachable: promotion would fail anyway
+            moved = f"cannot read the current champion: {error}."
         if moved:
             report.reasons.append(moved)
     if not report.reasons:
@@ -164,7 +167,11 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
                 report,
                 promotion.SessionOutputs(ledger.reports_dir, ledger.validation_json, trusted),
                 ledger.quality,
+                ledger.champion_seen,
             )
+        except promotion.ChampionMovedError as error:
+            report.promoted = False
+            report.reasons.append(str(error))
         except Exception as error:  # the store, the disk: the session fails, nothing moves
             report.promoted = False
             report.reasons.append(f"promotion failed: {type(error).__name__}: {error}")
@@ -185,23 +192,6 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         if session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     _record_on_run(settings, ledger, report, artifacts)
-
-
-def _champion_moved(settings, ledger: GateLedger) -> str:
-    """Why not to promote if another session crowned a champion this one never compared with."""
-    from model import tracking
-
-    try:
-        current = tracking.champion_version(settings, ledger.client)
-    except Exception as error:  # the store is unreachable: promotion would fail anyway
-        return f"cannot read the current champion: {error}."
-    now = str(current.version) if current is not None else None
-    if now != ledger.champion_seen:
-        return (
-            f"@champion moved from version {ledger.champion_seen or 'none'} to {now} while this "
-            "session ran; rerun the gates to compare with the new champion."
-        )
-    return ""
 
 
 def _record_on_run(settings, ledger: GateLedger, report: GateReport, artifacts: Path) -> None:

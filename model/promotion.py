@@ -66,8 +66,41 @@ def write_report_only(settings: Settings, report: GateReport) -> Path:
     return Path(settings.artifacts_dir)
 
 
-def promote(settings, client, run_id, model, input_example, report: GateReport, outputs: SessionOutputs, quality: dict[str, float]) -> str:
-    """Register, bundle, then move `@champion`: the alias moves only once all else is done."""
+class ChampionMovedError(RuntimeError):
+    """Another session crowned a champion this session's gates never compared with."""
+
+
+def champion_moved(settings, client, expected: str | None) -> str:
+    """Why not to crown, if `@champion` is no longer the version the gates compared with."""
+    from model import tracking
+
+    current = tracking.champion_version(settings, client)
+    now = str(current.version) if current is not None else None
+    if now == expected:
+        return ""
+    return (
+        f"@champion moved from version {expected or 'none'} to {now} while this session ran; "
+        "rerun the gates to compare with the new champion."
+    )
+
+
+def promote(
+    settings,
+    client,
+    run_id,
+    model,
+    input_example,
+    report: GateReport,
+    outputs: SessionOutputs,
+    quality: dict[str, float],
+    expected_champion: str | None,
+) -> str:
+    """Register, bundle, then move `@champion`: the alias moves only once all else is done.
+
+    Right before the alias moves, it is checked to still be on `expected_champion`,
+    the version the champion gate compared with: of two sessions racing, the one
+    that finishes second refuses instead of replacing a champion it never saw.
+    """
     from model import tracking
 
     staged = _staging(settings)
@@ -89,6 +122,9 @@ def promote(settings, client, run_id, model, input_example, report: GateReport, 
         report.write(staged)
         # The bundle swap can fail (the disk, a stale artifacts.old): before the alias, not after it.
         _replace_folder(staged, Path(settings.artifacts_dir))
+        moved = champion_moved(settings, client, expected_champion)
+        if moved:
+            raise ChampionMovedError(moved)
         tracking.crown(settings, client, version)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
