@@ -124,6 +124,7 @@ def promote(
         _replace_folder(staged, Path(settings.artifacts_dir))
         moved = champion_moved(settings, client, expected_champion)
         if moved:
+            client.set_model_version_tag(settings.model_name, version, "mlgate.refused_because", moved)
             raise ChampionMovedError(moved)
         tracking.crown(settings, client, version)
     except BaseException:
