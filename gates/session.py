@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from gates.keys import SETTINGS_KEY
-from model.report import GateReport, GateResult
+from model.session.report import GateReport, GateResult
 
 NOT_RUN = "not run"
 
@@ -129,7 +129,8 @@ def _verdict_reasons(config: pytest.Config, ledger: GateLedger, results: list[Ga
 
 def finish_session(session: pytest.Session, exitstatus: int) -> None:
     """Promote on a full green run; otherwise write only the report and fail the session."""
-    from model import promotion, tracking
+    from model import tracking
+    from model.session import promotion
 
     config = session.config
     settings = config.stash[SETTINGS_KEY]
@@ -196,7 +197,8 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
 
 def _record_on_run(settings, ledger: GateLedger, report: GateReport, artifacts: Path) -> None:
     """Gate tags, the report and the final status on the session's run, if it opened one."""
-    from model import promotion, tracking
+    from model import tracking
+    from model.session import promotion
 
     if ledger.run_id is None:
         return

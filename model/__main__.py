@@ -63,9 +63,9 @@ class StartupError(RuntimeError):
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from model import server
+    from model.serving import runner as server
     from model.tracking import TrackingError, load_servable
-    from monitoring.exporter import ExporterError
+    from monitoring.metrics import ExporterError
 
     settings = load_settings(pyproject=Path("pyproject.toml"))
     model_uri = args.model_uri or settings.champion_uri

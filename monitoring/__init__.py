@@ -1,7 +1,7 @@
-"""Monitoring for served mlgate models: Prometheus metrics, the ASGI middleware and the sidecar proxy.
+"""Monitoring for served mlgate models.
 
-`monitoring.exporter` defines the metrics and `instrument()`; `monitoring.sidecar`
-puts the same metrics in front of any MLflow-protocol endpoint
-(`python -m monitoring.exporter --upstream URL`). Nothing is imported here, so
-that `python -m monitoring.exporter` runs the module once, as __main__.
+metrics     the metric definitions, on a registry passed in (multiprocess-aware)
+middleware  the ASGI middleware that records them and answers /metrics
+sidecar     the same metrics in front of any MLflow-protocol endpoint
+exporter    `python -m monitoring.exporter --upstream URL`, the sidecar's entry point
 """

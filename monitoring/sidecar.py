@@ -28,7 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitoring.exporter import ServingMetrics, instrument, mark_upstream_error
+from monitoring.metrics import ServingMetrics
+from monitoring.middleware import instrument, mark_upstream_error
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9108

@@ -17,9 +17,11 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
-from model import behaviour, behaviour_schema, behaviour_spec
-from model.behaviour import GENERIC_CLAIMS
-from model.behaviour_spec import BehaviourSpec, BehaviourSpecError, Directional, Invariance
+from model.behaviour import checks, search
+from model.behaviour import schema as behaviour_schema
+from model.behaviour import spec as behaviour_spec
+from model.behaviour.checks import GENERIC_CLAIMS
+from model.behaviour.spec import BehaviourSpec, BehaviourSpecError, Directional, Invariance
 from model.data import load_dataset, split_holdout
 from model.settings import Settings
 from model.training import as_model_input, train_model
@@ -157,17 +159,11 @@ def forest(split):
 
 
 def generic(model, schema, settings=QUICK):
-    return behaviour.search_generic(model, schema, settings)
+    return search.search_generic(model, schema, settings)
 
 
 def declared(model, spec: BehaviourSpec, holdout, settings=QUICK):
-    return behaviour.search(
-        behaviour.declared_draws(spec, len(holdout)),
-        lambda drawn, claims: behaviour.check_declared(model, spec, holdout, drawn, claims),
-        [e.name for e in spec.expectations],
-        settings,
-        keep_draws=True,
-    )
+    return search.search_declared(model, spec, holdout, settings)
 
 
 # --- the schema and the profiles -------------------------------------------------------
@@ -290,19 +286,19 @@ def test_a_broken_claim_does_not_hide_the_others(linear, schema):
 
 def test_each_check_function_goes_red_on_its_own(linear, holdout):
     batch = holdout.head(3).reset_index(drop=True)
-    with pytest.raises(behaviour.BehaviourViolation, match="sum to"):
-        behaviour.check_valid_output(Unnormalised(linear), batch, [0, 1])
-    with pytest.raises(behaviour.BehaviourViolation, match="alone"):
-        behaviour.check_batch_independent(BatchNormalised(linear), batch, 1)
-    with pytest.raises(behaviour.BehaviourViolation, match="in order"):
-        behaviour.check_order_independent(PositionDependent(linear), batch, [2, 0, 1])
-    with pytest.raises(behaviour.BehaviourViolation, match="the second"):
-        behaviour.check_repeatable(Stateful(linear), batch)
+    with pytest.raises(checks.BehaviourViolation, match="sum to"):
+        checks.check_valid_output(Unnormalised(linear), batch, [0, 1])
+    with pytest.raises(checks.BehaviourViolation, match="alone"):
+        checks.check_batch_independent(BatchNormalised(linear), batch, 1)
+    with pytest.raises(checks.BehaviourViolation, match="in order"):
+        checks.check_order_independent(PositionDependent(linear), batch, [2, 0, 1])
+    with pytest.raises(checks.BehaviourViolation, match="the second"):
+        checks.check_repeatable(Stateful(linear), batch)
     # and the good model passes all four on the same batch
-    assert behaviour.check_valid_output(linear, batch, [0, 1]) == 3
-    assert behaviour.check_batch_independent(linear, batch, 1) == 3
-    assert behaviour.check_order_independent(linear, batch, [2, 0, 1]) == 3
-    assert behaviour.check_repeatable(linear, batch) == 3
+    assert checks.check_valid_output(linear, batch, [0, 1]) == 3
+    assert checks.check_batch_independent(linear, batch, 1) == 3
+    assert checks.check_order_independent(linear, batch, [2, 0, 1]) == 3
+    assert checks.check_repeatable(linear, batch) == 3
 
 
 # --- declared expectations -------------------------------------------------------------
@@ -365,15 +361,15 @@ def test_a_regression_is_an_expectation_the_champion_met_and_the_candidate_break
     broken_candidate = declared(backwards, spec, holdout)
     good_candidate = declared(linear, spec, holdout)
 
-    on_good_champion = behaviour.replay(linear, spec, holdout, broken_candidate)["larger_radius"]
+    on_good_champion = search.replay(linear, spec, holdout, broken_candidate)["larger_radius"]
     assert len(on_good_champion) == len(broken_candidate["larger_radius"].draws) > 0
-    assert behaviour.regressed(broken_candidate["larger_radius"], on_good_champion)
+    assert search.regressed(broken_candidate["larger_radius"], on_good_champion)
     # A champion that broke it too: the candidate is red on the claim, but it is no regression.
-    on_bad_champion = behaviour.replay(backwards, spec, holdout, broken_candidate)["larger_radius"]
-    assert not behaviour.regressed(broken_candidate["larger_radius"], on_bad_champion)
+    on_bad_champion = search.replay(backwards, spec, holdout, broken_candidate)["larger_radius"]
+    assert not search.regressed(broken_candidate["larger_radius"], on_bad_champion)
     # A candidate that meets it never regresses.
-    on_champion = behaviour.replay(backwards, spec, holdout, good_candidate)["larger_radius"]
-    assert not behaviour.regressed(good_candidate["larger_radius"], on_champion)
+    on_champion = search.replay(backwards, spec, holdout, good_candidate)["larger_radius"]
+    assert not search.regressed(good_candidate["larger_radius"], on_champion)
 
 
 # --- the spec file -----------------------------------------------------------------------

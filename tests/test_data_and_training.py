@@ -20,7 +20,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from model.data import DataError, Dataset, load_dataset, split_holdout
 from model.evaluation import compare_with_champion, compute_metrics
-from model.report import GateReport, GateResult
+from model.session.report import GateReport, GateResult
 from model.settings import Settings
 from model.training import as_model_input, feature_kinds, train_model
 

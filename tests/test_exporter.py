@@ -1,4 +1,4 @@
-"""The metrics of monitoring/exporter.py count what was served, on a real uvicorn, read back over HTTP.
+"""The metrics of monitoring/metrics.py and middleware.py count what was served, on a real uvicorn, read back over HTTP.
 
 Each test builds its own CollectorRegistry; none reads prometheus_client's
 global one. Counts are read by scraping /metrics and parsing the text with
@@ -37,15 +37,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from monitoring.exporter import (
+from monitoring.metrics import (
     DURATION_BUCKETS_SECONDS,
     MAX_PREDICTION_LABELS,
     OVERFLOW_LABEL,
     ExporterError,
     ServingMetrics,
     build_registry,
-    instrument,
 )
+from monitoring.middleware import instrument
 from tests.project import ROOT, clean_env
 from tests.prometheus_harness import free_port
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from model.promotion import gate_tag_key
-from model.report import GateResult
+from model.session.promotion import gate_tag_key
+from model.session.report import GateResult
 from tests.project import Project
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ unit tests in alerts.test.yml; deliberately broken files show it would catch a
 mistake. The thresholds in the alert expressions and the dashboard's threshold
 lines are read back and compared with [tool.mlgate]. Every Grafana panel query
 is parsed by promtool and may name only the metrics the scoring server exports
-(EXPORTED_SERIES, the contract with monitoring/exporter.py) or rules recorded
+(EXPORTED_SERIES, the contract with monitoring/metrics.py) or rules recorded
 in alerts.yml. Last, a real Prometheus started by tests/prometheus_harness.py
 scrapes itself and loads the rules.
 
@@ -41,7 +41,7 @@ DASHBOARD = DASHBOARDS_DIR / "mlgate.json"
 DATASOURCE_PROVISIONING = GRAFANA / "provisioning" / "datasources" / "prometheus.yml"
 DASHBOARD_PROVISIONING = GRAFANA / "provisioning" / "dashboards" / "mlgate.yml"
 
-# The series the scoring server and the sidecar expose (monitoring/exporter.py).
+# The series the scoring server and the sidecar expose (monitoring/metrics.py).
 # Histograms appear only as _bucket/_sum/_count: the bare name has no series.
 # `up` is not exported but written by Prometheus for every scrape.
 _COUNTERS_AND_GAUGES = {
@@ -60,7 +60,7 @@ EXPORTED_SERIES = (
     | {name + suffix for name in _HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
     | {"up"}
 )
-# The buckets of mlgate_inference_request_duration_seconds, as exporter.py declares them.
+# The buckets of mlgate_inference_request_duration_seconds, as monitoring/metrics.py declares them.
 DURATION_BUCKETS_SECONDS = (
     0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
 )

@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from model.server import running
-from model.serving import create_app
+from model.serving.runner import running
+from model.serving.app import create_app
 from model.tracking import load_servable
 from tests.project import clean_env, copy_project
 from tests.serving_harness import (

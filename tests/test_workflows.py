@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from model.report import VERDICT_ICONS
+from model.session.report import VERDICT_ICONS
 from model.settings import Settings
 from tests.project import ROOT, VENV_BIN, Project, clean_env, copy_project, loosen_perf_budgets
 from tests.workflow_runner import (
@@ -50,7 +50,7 @@ ZIZMOR_CONFIG = ROOT / ".github" / "zizmor.yml"
 JOB = "gates"
 GATE_STEP = "gates"
 INSTALL_STEP = "install"
-# The summary must carry the gate table, as model/report.py writes its header.
+# The summary must carry the gate table, as model/session/report.py writes its header.
 GATE_TABLE_HEADER = "| family | gate | value | threshold | verdict |"
 # What a red run ships: why nothing was promoted, and the JUnit cases.
 REPORT_FILES = ("gate_report.md", "gate_report.json", "junit.xml")

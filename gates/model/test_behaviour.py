@@ -20,10 +20,10 @@ from __future__ import annotations
 import pytest
 
 from gates.keys import SETTINGS_KEY
-from model import behaviour
-from model.behaviour import ClaimOutcome
-from model.behaviour_schema import hypothesis_profile, schema_for
-from model.behaviour_spec import BehaviourSpec, BehaviourSpecError, read_spec, spec_path
+from model.behaviour import search as behaviour
+from model.behaviour.search import ClaimOutcome
+from model.behaviour.schema import hypothesis_profile, schema_for
+from model.behaviour.spec import BehaviourSpec, BehaviourSpecError, read_spec, spec_path
 
 pytestmark = pytest.mark.model_gate
 
@@ -95,14 +95,7 @@ def declared_outcomes(trained_model, holdout_frame, behaviour_spec, gate_hypothe
     """Every declared expectation, searched once on the holdout; draws kept for the champion."""
     if not isinstance(behaviour_spec, BehaviourSpec):
         return {}
-    spec = behaviour_spec
-    return behaviour.search(
-        behaviour.declared_draws(spec, len(holdout_frame)),
-        lambda drawn, claims: behaviour.check_declared(trained_model, spec, holdout_frame, drawn, claims),
-        [e.name for e in spec.expectations],
-        gate_hypothesis,
-        keep_draws=True,
-    )
+    return behaviour.search_declared(trained_model, behaviour_spec, holdout_frame, gate_hypothesis)
 
 
 @pytest.fixture(scope="session")

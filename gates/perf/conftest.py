@@ -19,7 +19,7 @@ import time
 import pytest
 
 from gates.perf.measure import KeptAlive
-from model.server import freeze_heap, running
+from model.serving.runner import freeze_heap, running
 
 SIDECAR_START_SECONDS = 60
 
@@ -70,7 +70,7 @@ def one_row_payloads(holdout_frame) -> list[bytes]:
 @pytest.fixture(scope="session")
 def serving_url(candidate_servable, settings):
     """The candidate behind the scoring app alone: what the latency budgets are about."""
-    from model.serving import create_app
+    from model.serving.app import create_app
 
     with running(create_app(candidate_servable, settings)) as url:
         yield url
@@ -81,13 +81,14 @@ def instrumented_url(candidate_servable, settings, one_row_payloads):
     """The candidate behind the exporter's middleware, on a registry of its own, metrics populated."""
     from prometheus_client import CollectorRegistry
 
-    from model.serving import create_app
-    from monitoring import exporter
+    from model.serving.app import create_app
+    from monitoring.metrics import ServingMetrics
+    from monitoring.middleware import instrument
 
     registry = CollectorRegistry()
-    metrics = exporter.ServingMetrics(registry)
+    metrics = ServingMetrics(registry)
     metrics.set_model(candidate_servable)
-    app = exporter.instrument(
+    app = instrument(
         create_app(candidate_servable, settings, on_predictions=metrics.observe_predictions), metrics, registry
     )
     with running(app) as url:

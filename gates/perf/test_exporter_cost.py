@@ -28,7 +28,7 @@ def test_exporter_overhead_ratio_within_budget(benchmark, serving_client, instru
     assert ratio <= budget, (
         f"the metrics middleware adds {pairs.extra_p50 * 1e6:.0f} us at p50 ({ratio:.3f}x the bare server's "
         f"{pairs.base_p50 * 1e3:.2f} ms over {rounds} pairs), over exporter_overhead_ratio_budget {budget}; "
-        "profile monitoring/exporter.py's per-request path"
+        "profile monitoring/middleware.py's per-request path"
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.behaviour_schema import Schema
+from model.behaviour.schema import Schema
 
 SPEC_SUFFIX = ".behaviour.toml"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -54,14 +54,15 @@ def freeze_heap() -> None:
 def compose_app(servable, settings):
     """The served app: the scoring app inside the exporter's middleware, which answers /metrics."""
     # Imported here: the exporter reads PROMETHEUS_MULTIPROC_DIR, set just before workers start.
-    from model.serving import create_app
-    from monitoring import exporter
+    from model.serving.app import create_app
+    from monitoring.metrics import ServingMetrics, build_registry
+    from monitoring.middleware import instrument
 
-    registry = exporter.build_registry()
-    metrics = exporter.ServingMetrics(registry)
+    registry = build_registry()
+    metrics = ServingMetrics(registry)
     metrics.set_model(servable)
     app = create_app(servable, settings, on_predictions=metrics.observe_predictions)
-    app = exporter.instrument(app, metrics, registry)
+    app = instrument(app, metrics, registry)
     freeze_heap()  # each worker calls this factory once, with its model loaded: nothing big comes later
     return app
 
@@ -142,6 +143,6 @@ def running(app, host: str = "127.0.0.1", start_timeout_seconds: float = 10.0) -
 
 def check_servable(servable) -> None:
     """Raise ValueError, naming the column, when the model's signature cannot be served."""
-    from model.payload import InputSchema
+    from model.serving.payload import InputSchema
 
     InputSchema.of(servable.input_schema, servable.required)

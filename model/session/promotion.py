@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.report import GateReport, GateResult
+from model.session.report import GateReport, GateResult
 from model.settings import Settings
 
 # A version tag's value is capped by MLflow; gate names and messages are cut to fit.

@@ -1,4 +1,4 @@
-"""The scoring server: MLflow's protocol on Starlette, around the pure core in `model.payload`.
+"""The scoring server: MLflow's protocol on Starlette, around the pure core in `model.serving.payload`.
 
 `create_app(servable, settings)` answers POST /invocations and GET /ping,
 /health and /version as `mlflow models serve` does. Every client mistake is a
@@ -18,8 +18,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from model.batching import MicroBatcher
-from model.payload import JSON_TYPE, ClientError, InputSchema, error_body, parse_request, predictions_body
+from model.serving.batching import MicroBatcher
+from model.serving.payload import JSON_TYPE, ClientError, InputSchema, error_body, parse_request, predictions_body
 from model.settings import Settings
 
 logger = logging.getLogger("mlgate.serving")
