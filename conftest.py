@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gates.keys import SETTINGS_KEY
+from gates.stash import SETTINGS_KEY
 from model.settings import Settings, SettingsError, load_settings
 
 

@@ -1,9 +1,10 @@
 """The gate session: train once, record every gate, promote only on a full green run.
 
 Fixtures here are session-scoped so the model is trained, scored and logged
-once however many gates read it. Each gate's outcome is collected from its
-test reports; `pytest_sessionfinish` then decides, in one place, whether this
-session may register a champion and write the bundle.
+once however many gates read it. Each fixture fills its own pieces of the
+`Candidate` (gates/candidate.py); `GateOutcomes` observes every gate's report;
+`pytest_sessionfinish` then decides, in gates/verdict.py, whether this session
+may register a champion and write the bundle.
 """
 
 from __future__ import annotations
@@ -14,52 +15,74 @@ from pathlib import Path
 
 import pytest
 
-from gates.keys import SETTINGS_KEY
 from gates.background import Background
-from gates.session import LEDGER_KEY, GateLedger, finish_session
+from gates.candidate import Candidate, Findings
+from gates.outcomes import GateOutcomes
+from gates.stash import BACKGROUND_KEY, CANDIDATE_KEY, FINDINGS_KEY, OUTCOMES_KEY, SETTINGS_KEY, VERDICT_KEY
+from gates.verdict import finish_session
 from model.data import DataError, Dataset, Split, check_target, split_holdout
 from model.settings import Settings, SettingsError
 from model.training import as_model_input, resolve_estimator
 
 GATES_DIR = Path(__file__).parent
 FAMILY_ORDER = {"model": 0, "data": 1, "perf": 2}
+# A gate that does not exist for this dataset (declared behaviour without a spec):
+# dropped at collection, because a skipped gate blocks promotion.
+NOT_DECLARED = "mlgate_not_declared"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from model import tracking
+
     settings = config.stash[SETTINGS_KEY]
     try:
         check_target(settings)
         resolve_estimator(settings.estimator, settings.estimator_params)
     except (SettingsError, DataError) as error:
         raise pytest.UsageError(f"mlgate: {error}") from None
-    config.stash[LEDGER_KEY] = GateLedger(GATES_DIR)
+    tracking.quiet_progress_bars()
+    outcomes = GateOutcomes(GATES_DIR)
+    config.pluginmanager.register(outcomes, "mlgate-gate-outcomes")
+    config.stash[OUTCOMES_KEY] = outcomes
+    config.stash[CANDIDATE_KEY] = Candidate()
+    config.stash[FINDINGS_KEY] = Findings()
 
 
 # --- fixtures: each made once per session -------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def ledger(pytestconfig: pytest.Config) -> GateLedger:
-    """The session's record of gates, run and outputs, read again at session finish."""
-    return pytestconfig.stash[LEDGER_KEY]
+def candidate(pytestconfig: pytest.Config) -> Candidate:
+    """What promotion will register: each fixture below fills its own pieces of it."""
+    return pytestconfig.stash[CANDIDATE_KEY]
 
 
 @pytest.fixture(scope="session")
-def gate_run(settings: Settings, ledger: GateLedger) -> str:
+def findings(pytestconfig: pytest.Config) -> Findings:
+    """What gates measure for the report (champion comparison, perf numbers)."""
+    return pytestconfig.stash[FINDINGS_KEY]
+
+
+@pytest.fixture(scope="session")
+def gate_run(settings: Settings, candidate: Candidate) -> str:
     """The one MLflow run every gate of this session logs to."""
     from model import tracking
 
-    ledger.client = tracking.client_for(settings)
-    ledger.run_id = tracking.start_gate_run(settings, ledger.client)
-    ledger.client.set_tag(ledger.run_id, "mlgate.gate_status", "running")
-    ledger.client.set_tag(ledger.run_id, "mlgate.dataset", settings.dataset)
-    return ledger.run_id
+    candidate.client = tracking.client_for(settings)
+    candidate.run_id = tracking.start_gate_run(settings, candidate.client)
+    return candidate.run_id
 
 
 @pytest.fixture(scope="session")
-def dataset(ledger: GateLedger) -> Dataset:
+def background(pytestconfig: pytest.Config) -> Background:
+    """Reading the data and validating it, started at collection so it overlaps training."""
+    return pytestconfig.stash[BACKGROUND_KEY]
+
+
+@pytest.fixture(scope="session")
+def dataset(background: Background) -> Dataset:
     """The whole table, read once at session start: the data gate judges what trains."""
-    return ledger.background.dataset.result()
+    return background.dataset.result()
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +98,7 @@ def holdout_frame(split: Split):
 
 
 @pytest.fixture(scope="session")
-def trained_model(split: Split, settings: Settings, gate_run: str, ledger: GateLedger):
+def trained_model(split: Split, settings: Settings, gate_run: str, candidate: Candidate, background: Background):
     """The candidate, trained once; its parameters go on the run."""
     from model import tracking
     from model.training import train_model
@@ -83,7 +106,7 @@ def trained_model(split: Split, settings: Settings, gate_run: str, ledger: GateL
     started = time.perf_counter()
     model = train_model(split.train, settings)
     params = {
-        "dataset": settings.dataset,
+        "dataset": settings.dataset_shown,
         "target": settings.target,
         "estimator": settings.estimator,
         "holdout_fraction": settings.holdout_fraction,
@@ -92,15 +115,16 @@ def trained_model(split: Split, settings: Settings, gate_run: str, ledger: GateL
         "holdout_rows": len(split.holdout.frame),
         **{f"estimator.{k}": v for k, v in settings.estimator_params.items()},
     }
-    tracking.log_values(ledger.client, gate_run, params=params, metrics={"train_seconds": time.perf_counter() - started})
-    ledger.model = model
-    ledger.background.compute_trusted_types(model)
-    ledger.input_example = as_model_input(split.train.features.head(5))
+    metrics = {"train_seconds": time.perf_counter() - started}
+    tracking.log_values(candidate.client, gate_run, params=params, metrics=metrics)
+    candidate.model = model
+    candidate.input_example = as_model_input(split.train.features.head(5))
+    background.compute_trusted_types(model)
     return model
 
 
 @pytest.fixture(scope="session")
-def holdout_metrics(trained_model, split: Split, gate_run: str, ledger: GateLedger, tmp_path_factory):
+def holdout_metrics(trained_model, split: Split, gate_run: str, candidate: Candidate, tmp_path_factory):
     """Holdout scores, logged with the reports and plots they come from."""
     from model import tracking
     from model.evaluation import compute_metrics, write_reports
@@ -108,34 +132,36 @@ def holdout_metrics(trained_model, split: Split, gate_run: str, ledger: GateLedg
     metrics = compute_metrics(trained_model, split.holdout)
     reports_dir = tmp_path_factory.mktemp("reports")
     write_reports(trained_model, split.holdout, metrics, reports_dir)
-    tracking.log_values(ledger.client, gate_run, metrics=metrics.scalars())
-    ledger.client.log_artifacts(gate_run, str(reports_dir), artifact_path="reports")
-    ledger.reports_dir = reports_dir
     scalars = metrics.scalars()
-    ledger.quality = {k: scalars[k] for k in ("accuracy", "macro_f1", "roc_auc") if k in scalars}
+    tracking.log_values(candidate.client, gate_run, metrics=scalars)
+    tracking.log_files(candidate.client, gate_run, reports_dir, "reports")
+    candidate.reports_dir = reports_dir
+    candidate.quality = {k: scalars[k] for k in ("accuracy", "macro_f1", "roc_auc") if k in scalars}
     return metrics
 
 
 @pytest.fixture(scope="session")
-def champion(settings: Settings, gate_run: str, ledger: GateLedger):
+def champion(settings: Settings, gate_run: str, candidate: Candidate):
     """The registry's current `@champion`, or None before the first promotion."""
     from model import tracking
 
-    champion = tracking.load_champion(settings, ledger.client)
-    ledger.champion_seen = champion.version if champion is not None else None
+    champion = tracking.load_champion(settings, candidate.client)
+    candidate.champion_seen = champion.version if champion is not None else None
     return champion
 
 
 @pytest.fixture(scope="session")
-def data_validation(dataset: Dataset, settings: Settings, gate_run: str, ledger: GateLedger, tmp_path_factory):
+def data_validation(dataset: Dataset, gate_run: str, candidate: Candidate, background: Background, tmp_path_factory):
     """The suite run once on the whole table; each data gate reads one expectation."""
-    validation = ledger.background.validation.result()
+    from model import tracking
+
+    validation = background.validation.result()
     if validation is None:
         return None
     path = tmp_path_factory.mktemp("validation") / "data_validation.json"
     path.write_text(json.dumps(validation.result_json, indent=2, default=str), encoding="utf-8")
-    ledger.client.log_artifact(gate_run, str(path), artifact_path="data_validation")
-    ledger.validation_json = path
+    tracking.log_files(candidate.client, gate_run, path, "data_validation")
+    candidate.validation_json = path
     return validation
 
 
@@ -151,45 +177,21 @@ def record_gate(record_property):
     return record
 
 
-# --- hooks: collect outcomes, then promote or refuse ----------------------------------
-
-
-def pytest_deselected(items) -> None:
-    if items:
-        ledger = items[0].config.stash.get(LEDGER_KEY, None)
-        if ledger is not None:
-            ledger.deselected += len(items)
+# --- hooks: order the gates, start the background work, decide at the end -------------
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # A gate parametrized over nothing (declared behaviour, for a dataset with no spec)
-    # does not exist: pytest would collect it as a skip, and a skip blocks promotion.
-    items[:] = [
-        item
-        for item in items
-        if not any(
-            str(mark.kwargs.get("reason", "")).startswith("got empty parameter set")
-            for mark in item.iter_markers("skip")
-        )
-    ]
+    items[:] = [item for item in items if item.get_closest_marker(NOT_DECLARED) is None]
     # Model gates first, so the data gate's validation overlaps training.
     items.sort(key=lambda item: FAMILY_ORDER.get(Path(item.path).relative_to(GATES_DIR).parts[0], 9))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    ledger = session.config.stash[LEDGER_KEY]
-    ledger.collect(session.items)
-    if ledger.collected:
-        ledger.background = Background.start(session.config.stash[SETTINGS_KEY])
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call):
-    # Called through item.ihook: this conftest sees only the items under gates/.
-    report = yield
-    item.config.stash[LEDGER_KEY].record(report)
-    return report
+    outcomes = session.config.stash[OUTCOMES_KEY]
+    outcomes.collect(session.items)
+    if outcomes.collected:
+        session.config.stash[BACKGROUND_KEY] = Background.start(session.config.stash[SETTINGS_KEY])
 
 
 # A wrapper that runs first: pytest-benchmark saves --benchmark-json before its own yield,
@@ -201,9 +203,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    ledger = config.stash.get(LEDGER_KEY, None)
-    if ledger is None or ledger.verdict is None:
+    verdict = config.stash.get(VERDICT_KEY, None)
+    if not verdict:
         return
     terminalreporter.section("mlgate")
-    for line in ledger.verdict:
+    for line in verdict:
         terminalreporter.write_line(line)

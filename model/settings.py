@@ -89,8 +89,11 @@ class Settings:
     # Alert when the error ratio of /invocations is above this (a fraction).
     max_error_ratio: float = 0.01
 
-    # --- tracking (from MLFLOW_TRACKING_URI, not from TOML) ---
+    # --- derived, never read from TOML ---
+    # From MLFLOW_TRACKING_URI, else the SQLite file in the working folder.
     tracking_uri: str = ""
+    # The dataset as the user gave it (a relative path stays relative): what reports show.
+    dataset_as_given: str = ""
 
     @property
     def is_bundled_dataset(self) -> bool:
@@ -104,6 +107,11 @@ class Settings:
         return Path(self.dataset).stem
 
     @property
+    def dataset_shown(self) -> str:
+        """The dataset for reports, tags and messages: as given, not as resolved on this machine."""
+        return self.dataset_as_given or self.dataset
+
+    @property
     def suite_path(self) -> Path:
         return Path(self.expectations_dir) / f"{self.dataset_name}.json"
 
@@ -112,7 +120,8 @@ class Settings:
         return f"models:/{self.model_name}@champion"
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "tracking_uri"}
+_DERIVED = {"tracking_uri", "dataset_as_given"}
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in _DERIVED}
 _FRACTIONS = {
     "holdout_fraction",
     "min_holdout_accuracy",
@@ -227,6 +236,7 @@ def load_settings(
             values[name] = _coerce(name, raw, source)
 
     settings = Settings(**values)
+    as_given = settings.dataset
     resolved = {
         name: str(workdir / getattr(settings, name))
         for name in _PATHS
@@ -236,4 +246,4 @@ def load_settings(
     settings = dataclasses.replace(settings, **resolved)
     _check_dataset(settings.dataset)
     tracking_uri = environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{workdir / DEFAULT_TRACKING_DB}"
-    return dataclasses.replace(settings, tracking_uri=tracking_uri)
+    return dataclasses.replace(settings, tracking_uri=tracking_uri, dataset_as_given=as_given)

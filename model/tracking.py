@@ -1,23 +1,52 @@
-"""The only module that talks to MLflow: the gate run, the registry, the champion."""
+"""The only module that talks to MLflow: the gate run, the registry, the champion, and every tag key.
+
+No global state: every call goes to the store named by the settings (or the
+URI passed in). MLflow's fluent functions that know no other way (log_model,
+register_model) run inside `_fluent_store`, which points them at that store
+for the call and restores the process's own setting afterwards.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
-# Set before mlflow is imported: progress bars are noise in a gate session.
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+import mlflow
+import mlflow.sklearn
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
 
-import mlflow  # noqa: E402
-import mlflow.sklearn  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
+from model.settings import Settings
 
-from model.settings import Settings  # noqa: E402
+# --- the tags a gate session writes: on its run, and on a version it registers ------------
+TAG_GATE_STATUS = "mlgate.gate_status"  # running, then passed or failed (run)
+STATUS_RUNNING, STATUS_PASSED, STATUS_FAILED = "running", "passed", "failed"
+TAG_DATASET = "mlgate.dataset"  # the dataset as given: a path or sklearn:NAME (run, version)
+TAG_REFUSED_BECAUSE = "mlgate.refused_because"  # why nothing was promoted (run, version)
+TAG_FAILED_GATES = "mlgate.failed_gates"  # the gates that did not pass (run)
+TAG_CHAMPION_VERSION = "mlgate.champion_version"  # the version a green session crowned (run)
+TAG_GATED_AT = "mlgate.gated_at"  # unix time of the green session (version)
+GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
+METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
+# What a served model reports of its gate session, by name; NaN when a tag is absent.
+GATE_SCORES = {
+    "accuracy": METRIC_TAG_PREFIX + "accuracy",
+    "macro_f1": METRIC_TAG_PREFIX + "macro_f1",
+    "roc_auc": METRIC_TAG_PREFIX + "roc_auc",
+    "gated_at": TAG_GATED_AT,
+}
+# A tag's value is capped by MLflow; gate names and messages are cut to fit.
+MAX_TAG_CHARS = 5000
+# MLflow's switch for artifact progress bars, read on every upload and download.
+PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 CHAMPION_ALIAS = "champion"
 MODEL_ARTIFACT_NAME = "model"
@@ -43,10 +72,41 @@ class Champion:
     tags: dict[str, str]
 
 
+def quiet_progress_bars() -> None:
+    """For a gate session (called from its pytest_configure): progress bars are noise in its output."""
+    os.environ.setdefault(PROGRESS_BAR_ENV, "false")
+
+
 def client_for(settings: Settings) -> MlflowClient:
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
-    return MlflowClient(settings.tracking_uri, registry_uri=settings.tracking_uri)
+    """A client of the settings' store; the process's global MLflow URIs are left alone."""
+    return _client(settings.tracking_uri)
+
+
+def _client(uri: str) -> MlflowClient:
+    return MlflowClient(uri, registry_uri=uri)
+
+
+@contextmanager
+def _fluent_store(uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API (log_model, register_model) at `uri` for one call.
+
+    MLflow keeps one tracking URI per process and exports it to child
+    processes; this restores whatever was there before, so nothing leaks.
+    """
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    previous = {name: os.environ.get(name) for name in names}
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)  # the registry then follows the tracking URI
+    try:
+        with _use_tracking_uri(uri):
+            yield
+    finally:
+        for name, value in previous.items():  # as they were, set or not
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def start_gate_run(settings: Settings, client: MlflowClient) -> str:
@@ -55,6 +115,7 @@ def start_gate_run(settings: Settings, client: MlflowClient) -> str:
     try:
         if run_id:
             client.get_run(run_id)
+            set_tags(client, run_id, {TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown})
             return run_id
         experiment = client.get_experiment_by_name(settings.experiment_name)
         experiment_id = (
@@ -62,7 +123,11 @@ def start_gate_run(settings: Settings, client: MlflowClient) -> str:
             if experiment is not None
             else client.create_experiment(settings.experiment_name)
         )
-        run = client.create_run(experiment_id, run_name=f"gates-{settings.dataset_name}")
+        run = client.create_run(
+            experiment_id,
+            run_name=f"gates-{settings.dataset_name}",
+            tags={TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown},
+        )
     except MlflowException as error:
         raise TrackingError(
             f"cannot open a run on the tracking store {settings.tracking_uri}: {error.message}; "
@@ -112,29 +177,35 @@ def log_and_register(
     signature = infer_signature(input_example, model.predict(input_example))
     # run_id=, not `with mlflow.start_run(run_id)`: leaving that block marks the run FINISHED
     # before any verdict, so a session killed while registering left a "FINISHED" run.
-    info = mlflow.sklearn.log_model(
-        model,
-        name=MODEL_ARTIFACT_NAME,
-        signature=signature,
-        input_example=input_example,
-        pip_requirements=_pinned_requirements(),
-        serialization_format="skops",
-        skops_trusted_types=skops_trusted_types if skops_trusted_types is not None else trusted_types(model),
-        run_id=run_id,
-    )
-    registered = mlflow.register_model(info.model_uri, settings.model_name)
-    for key, value in version_tags.items():
-        client.set_model_version_tag(settings.model_name, registered.version, key, value)
+    with _fluent_store(settings.tracking_uri):
+        info = mlflow.sklearn.log_model(
+            model,
+            name=MODEL_ARTIFACT_NAME,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=_pinned_requirements(),
+            serialization_format="skops",
+            skops_trusted_types=skops_trusted_types if skops_trusted_types is not None else trusted_types(model),
+            run_id=run_id,
+        )
+        registered = mlflow.register_model(info.model_uri, settings.model_name)
+    tag_version(client, settings.model_name, str(registered.version), version_tags)
     return str(registered.version), info.model_uri
+
+
+def tag_version(client: MlflowClient, name: str, version: str, tags: Mapping[str, str]) -> None:
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, str(value)[:MAX_TAG_CHARS])
 
 
 def crown(settings: Settings, client: MlflowClient, version: str) -> None:
     client.set_registered_model_alias(settings.model_name, CHAMPION_ALIAS, version)
 
 
-def download_model(model_uri: str, destination: Path) -> Path:
+def download_model(model_uri: str, destination: Path, tracking_uri: str) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
-    return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination)))
+    with _fluent_store(tracking_uri):
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination)))
 
 
 def load_skops_model(model_dir: Path):
@@ -169,15 +240,13 @@ def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
     if version is None:
         return None
     with tempfile.TemporaryDirectory(prefix="mlgate-champion-") as folder:
-        model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder))
+        model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder), settings.tracking_uri)
         model = load_skops_model(model_dir)
     return Champion(model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags))
 
 
 def log_values(client: MlflowClient, run_id: str, params: dict | None = None, metrics: dict | None = None) -> None:
     """Params and metrics in one round trip to the store."""
-    import time
-
     from mlflow.entities import Metric, Param
 
     now = int(time.time() * 1000)
@@ -188,11 +257,39 @@ def log_values(client: MlflowClient, run_id: str, params: dict | None = None, me
     )
 
 
+def log_files(client: MlflowClient, run_id: str, path: Path, under: str) -> None:
+    """A file or a whole folder as artifacts of the run, in the folder `under`."""
+    if path.is_dir():
+        client.log_artifacts(run_id, str(path), artifact_path=under)
+    else:
+        client.log_artifact(run_id, str(path), artifact_path=under)
+
+
+def gate_tag_key(family: str, name: str) -> str:
+    safe = "".join(ch if ch.isalnum() or ch in "_-./ " else "_" for ch in name)
+    return f"{GATE_TAG_PREFIX}{family}.{safe}"
+
+
+def metric_tag_key(metric: str) -> str:
+    return METRIC_TAG_PREFIX + metric
+
+
+def gate_scores(tags: Mapping[str, str]) -> dict[str, float]:
+    """The holdout scores and gate time a green session recorded on a version; NaN where absent."""
+    scores = {}
+    for name, key in GATE_SCORES.items():
+        try:
+            scores[name] = float(tags[key])
+        except (KeyError, TypeError, ValueError):
+            scores[name] = math.nan
+    return scores
+
+
 def set_tags(client: MlflowClient, run_id: str, tags: dict[str, str]) -> None:
     """Many tags in batches of 100, MLflow's per-request limit."""
     from mlflow.entities import RunTag
 
-    items = [RunTag(k, str(v)) for k, v in tags.items()]
+    items = [RunTag(k, str(v)[:MAX_TAG_CHARS]) for k, v in tags.items()]
     for start in range(0, len(items), 100):
         client.log_batch(run_id, tags=items[start : start + 100])
 
@@ -211,6 +308,8 @@ class ServableModel:
     alias: str
     # The registered version's tags: mlgate.metric.* and mlgate.gated_at among them.
     tags: dict[str, str]
+    # What its gate session measured, by GATE_SCORES name (NaN: not recorded).
+    gate_scores: dict[str, float] = field(default_factory=lambda: gate_scores({}))
 
 
 def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
@@ -222,9 +321,7 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
 
     import yaml
 
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
-    client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
+    client = _client(tracking_uri)
     name = version = run_id = alias = ""
     tags: dict[str, str] = {}
     try:
@@ -238,7 +335,7 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
                 registered = client.get_model_version(name, number)
             version, run_id, tags = str(registered.version), registered.run_id or "", dict(registered.tags)
         with tempfile.TemporaryDirectory(prefix="mlgate-serve-") as folder:
-            local = Path(model_uri) if Path(model_uri).is_dir() else download_model(model_uri, Path(folder))
+            local = Path(model_uri) if Path(model_uri).is_dir() else download_model(model_uri, Path(folder), tracking_uri)
             document = yaml.safe_load((local / "MLmodel").read_text())
             model = load_skops_model(local)
     except (MlflowException, OSError, KeyError) as error:
@@ -260,6 +357,7 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
         run_id=run_id or document.get("run_id", ""),
         alias=alias,
         tags=tags,
+        gate_scores=gate_scores(tags),
     )
 
 

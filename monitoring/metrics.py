@@ -61,13 +61,14 @@ MAX_PREDICTION_LABELS = 64
 OVERFLOW_LABEL = "__other__"
 # Where the middleware leaves a per-request RequestOutcome for the app below it.
 SCOPE_KEY = "mlgate.request"
-# Version tags written by a green gate session (model/session/promotion.py), to gauge names.
-GATE_TAG_GAUGES = (
-    ("mlgate.metric.accuracy", "mlgate_model_holdout_accuracy", "Holdout accuracy recorded by the gate session, 0..1."),
-    ("mlgate.metric.macro_f1", "mlgate_model_macro_f1", "Holdout macro-F1 recorded by the gate session, 0..1."),
-    ("mlgate.metric.roc_auc", "mlgate_model_roc_auc", "Holdout ROC AUC recorded by the gate session, 0..1."),
+# What a green gate session recorded on the served version (the servable's
+# `gate_scores`, read from its tags by model.tracking), to gauge names.
+GATE_SCORE_GAUGES = (
+    ("accuracy", "mlgate_model_holdout_accuracy", "Holdout accuracy recorded by the gate session, 0..1."),
+    ("macro_f1", "mlgate_model_macro_f1", "Holdout macro-F1 recorded by the gate session, 0..1."),
+    ("roc_auc", "mlgate_model_roc_auc", "Holdout ROC AUC recorded by the gate session, 0..1."),
     (
-        "mlgate.gated_at",
+        "gated_at",
         "mlgate_model_last_green_gate_timestamp_seconds",
         "Unix time of the green gate session that registered the served model.",
     ),
@@ -106,14 +107,6 @@ def build_registry() -> CollectorRegistry:
     MultiProcessCollector(registry, path=folder)
     _MULTIPROCESS_REGISTRIES.add(registry)
     return registry
-
-
-def _gate_value(text: str | None) -> float:
-    """A tag string as a float; NaN when absent or not a number (unknown, not zero)."""
-    try:
-        return float(text) if text is not None else math.nan
-    except ValueError:
-        return math.nan
 
 
 class ServingMetrics:
@@ -162,10 +155,10 @@ class ServingMetrics:
             registry=target,
         )
         self.gate_gauges: dict[str, Gauge] = {}
-        for tag, name, documentation in GATE_TAG_GAUGES:
+        for score, name, documentation in GATE_SCORE_GAUGES:
             gauge = Gauge(name, documentation, multiprocess_mode="livemostrecent", registry=target)
             gauge.set(math.nan)
-            self.gate_gauges[tag] = gauge
+            self.gate_gauges[score] = gauge
         self._model_identity: tuple[str, str, str, str] | None = None
         # Label children cached by value: `.labels()` takes a lock and builds
         # tuples, which the per-request path should not pay for.
@@ -227,6 +220,6 @@ class ServingMetrics:
             if not self.multiprocess:  # file-backed values cannot be removed
                 self.model_info.remove(*previous)
         self.model_info.labels(*identity).set(1)
-        tags = servable.tags or {}
-        for tag, gauge in self.gate_gauges.items():
-            gauge.set(_gate_value(tags.get(tag)))
+        scores = getattr(servable, "gate_scores", None) or {}
+        for score, gauge in self.gate_gauges.items():
+            gauge.set(scores.get(score, math.nan))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from gates.keys import SETTINGS_KEY
+from gates.stash import SETTINGS_KEY
 from model.expectations import expectation_id, read_suite
 
 pytestmark = pytest.mark.data_gate
@@ -30,7 +30,7 @@ def test_expectation_holds(expectation, data_validation, settings, record_gate):
     if expectation == NO_SUITE:
         pytest.fail(
             f"no data suite for dataset '{settings.dataset_name}' at {settings.suite_path}; "
-            f"draft one with: python -m model expectations --dataset {settings.dataset} "
+            f"draft one with: python -m model expectations --dataset {settings.dataset_shown} "
             f"--target {settings.target}",
             pytrace=False,
         )

@@ -6,8 +6,8 @@ and of asking twice). The expectations a user declares in
 `<expectations_dir>/<dataset>.behaviour.toml` are each their own test, and
 each is checked against the champion: one the champion met and the
 candidate breaks is a regression. A dataset without a spec has no declared
-gates at all (gates/conftest.py drops a gate parametrized over nothing; a
-skip would block promotion for a dataset that simply declares nothing).
+gates at all (gates/conftest.py drops a gate marked `mlgate_not_declared`; a skip would
+block promotion for a dataset that simply declares nothing).
 
 Hypothesis runs the `gate` profile: `behaviour_max_examples` examples,
 derandomized and without an example database, so a session's verdict is
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pytest
 
-from gates.keys import SETTINGS_KEY
+from gates.stash import SETTINGS_KEY
 from model.behaviour import search as behaviour
 from model.behaviour.search import ClaimOutcome
 from model.behaviour.schema import hypothesis_profile, schema_for
@@ -42,7 +42,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     path = spec_path(settings.expectations_dir, settings.dataset_name)
     kind = DECLARED_TESTS[metafunc.function.__name__]
     if not path.is_file():
-        names: list[str] = []  # no spec: no declared gates (dropped, not skipped)
+        names: list[str] = []
     else:
         try:
             spec = read_spec(path)  # its shape only: the data is read later, once
@@ -50,6 +50,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             names = [SPEC_INVALID]  # the test fails with the parse error
         else:
             names = [e.name for e in spec.expectations if kind is None or e.kind == kind]
+    if not names:  # no spec: the gate does not exist for this dataset (dropped, not skipped)
+        metafunc.parametrize("declared", [pytest.param(None, marks=pytest.mark.mlgate_not_declared)])
+        return
     metafunc.parametrize("declared", names)
 
 

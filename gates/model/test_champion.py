@@ -9,9 +9,9 @@ from model.evaluation import compare_with_champion
 pytestmark = pytest.mark.model_gate
 
 
-def test_candidate_not_worse_than_champion(trained_model, champion, split, settings, ledger, record_gate):
+def test_candidate_not_worse_than_champion(trained_model, champion, split, settings, findings, record_gate):
     if champion is None:
-        ledger.comparison = {"champion_version": "none (this is the first champion)"}
+        findings.comparison = {"champion_version": "none (this is the first champion)"}
         record_gate("first champion")
         return
     try:
@@ -23,7 +23,7 @@ def test_candidate_not_worse_than_champion(trained_model, champion, split, setti
             "under its own name: --model-name NAME",
             pytrace=False,
         )
-    ledger.comparison = {
+    findings.comparison = {
         "champion_version": champion.version,
         "candidate_accuracy": result.candidate_accuracy,
         "champion_accuracy": result.champion_accuracy,

@@ -38,24 +38,24 @@ def frozen_heap():
 
 
 @pytest.fixture
-def record_perf(record_gate, ledger, gate_run):
+def record_perf(record_gate, findings, candidate, gate_run):
     """Put one measured value with its budget on the gate report, its perf table and the run's metrics."""
     from model import tracking
 
     def record(name: str, value: float, budget: float) -> None:
         record_gate(round(value, 6), budget)
-        ledger.perf[name] = {"value": value, "budget": budget}
-        tracking.log_values(ledger.client, gate_run, metrics={f"perf.{name}": value})
+        findings.perf[name] = {"value": value, "budget": budget}
+        tracking.log_values(candidate.client, gate_run, metrics={f"perf.{name}": value})
 
     return record
 
 
 @pytest.fixture(scope="session")
-def candidate_servable(trained_model, ledger):
+def candidate_servable(trained_model, candidate):
     """The candidate with the signature it would be registered with."""
     from model import tracking
 
-    return tracking.servable_from_model(trained_model, ledger.input_example)
+    return tracking.servable_from_model(trained_model, candidate.input_example)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from dataclasses import dataclass
@@ -9,9 +10,6 @@ from pathlib import Path
 
 from model.session.report import GateReport, GateResult
 from model.settings import Settings
-
-# A version tag's value is capped by MLflow; gate names and messages are cut to fit.
-MAX_TAG_CHARS = 5000
 
 
 @dataclass(frozen=True)
@@ -23,9 +21,17 @@ class SessionOutputs:
     trusted_types: list[str] | None = None  # skops types, if already computed and checked
 
 
-def gate_tag_key(gate: GateResult) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "_-./ " else "_" for ch in gate.name)
-    return f"mlgate.gate.{gate.family}.{safe}"
+@dataclass(frozen=True)
+class Promotion:
+    """What `promote` did: crowned `version`, or registered it and refused to crown (`refused_because`)."""
+
+    version: str
+    report: GateReport  # the report as written: promoted, or with the refusal among its reasons
+    refused_because: str = ""
+
+    @property
+    def crowned(self) -> bool:
+        return not self.refused_because
 
 
 def gate_tag_value(gate: GateResult) -> str:
@@ -34,11 +40,13 @@ def gate_tag_value(gate: GateResult) -> str:
         parts.append(f"value={gate.value}")
     if gate.threshold is not None:
         parts.append(f"threshold={gate.threshold}")
-    return " ".join(parts)[:MAX_TAG_CHARS]
+    return " ".join(parts)
 
 
 def gate_tags(report: GateReport) -> dict[str, str]:
-    return {gate_tag_key(g): gate_tag_value(g) for g in report.gates}
+    from model import tracking
+
+    return {tracking.gate_tag_key(g.family, g.name): gate_tag_value(g) for g in report.gates}
 
 
 def _replace_folder(staged: Path, final: Path) -> None:
@@ -66,10 +74,6 @@ def write_report_only(settings: Settings, report: GateReport) -> Path:
     return Path(settings.artifacts_dir)
 
 
-class ChampionMovedError(RuntimeError):
-    """Another session crowned a champion this session's gates never compared with."""
-
-
 def champion_moved(settings, client, expected: str | None) -> str:
     """Why not to crown, if `@champion` is no longer the version the gates compared with."""
     from model import tracking
@@ -85,49 +89,52 @@ def champion_moved(settings, client, expected: str | None) -> str:
 
 
 def promote(
-    settings,
+    settings: Settings,
     client,
-    run_id,
+    run_id: str,
     model,
     input_example,
     report: GateReport,
     outputs: SessionOutputs,
     quality: dict[str, float],
     expected_champion: str | None,
-) -> str:
+) -> Promotion:
     """Register, bundle, then move `@champion`: the alias moves only once all else is done.
 
     Right before the alias moves, it is checked to still be on `expected_champion`,
     the version the champion gate compared with: of two sessions racing, the one
-    that finishes second refuses instead of replacing a champion it never saw.
+    that finishes second refuses instead of replacing a champion it never saw; its
+    version stays registered, tagged with why. `report` is not changed; the
+    Promotion carries the report as written. Any other failure raises, and then
+    neither the bundle nor the alias has moved.
     """
     from model import tracking
 
     staged = _staging(settings)
     try:
         version_tags = gate_tags(report)
-        version_tags.update({f"mlgate.metric.{k}": repr(v) for k, v in quality.items()})
-        version_tags["mlgate.gated_at"] = str(time.time())
-        version_tags["mlgate.dataset"] = settings.dataset
+        version_tags.update({tracking.metric_tag_key(k): repr(v) for k, v in quality.items()})
+        version_tags[tracking.TAG_GATED_AT] = str(time.time())
+        version_tags[tracking.TAG_DATASET] = settings.dataset_shown
         version, model_uri = tracking.log_and_register(
             settings, client, run_id, model, input_example, version_tags, outputs.trusted_types
         )
-        tracking.download_model(model_uri, staged / "model")
+        tracking.download_model(model_uri, staged / "model", settings.tracking_uri)
         for item in outputs.reports_dir.iterdir():
             shutil.copy2(item, staged / item.name)
         if outputs.validation_json is not None:
             shutil.copy2(outputs.validation_json, staged / "data_validation.json")
-        report.promoted = True
-        report.champion_version = version
-        report.write(staged)
+        promoted = dataclasses.replace(report, promoted=True, champion_version=version)
+        promoted.write(staged)
         # The bundle swap can fail (the disk, a stale artifacts.old): before the alias, not after it.
         _replace_folder(staged, Path(settings.artifacts_dir))
         moved = champion_moved(settings, client, expected_champion)
-        if moved:
-            client.set_model_version_tag(settings.model_name, version, "mlgate.refused_because", moved)
-            raise ChampionMovedError(moved)
+        if moved:  # the caller writes the report alone over the bundle just swapped in
+            tracking.tag_version(client, settings.model_name, version, {tracking.TAG_REFUSED_BECAUSE: moved})
+            refused = dataclasses.replace(report, reasons=[*report.reasons, moved])
+            return Promotion(version, refused, refused_because=moved)
         tracking.crown(settings, client, version)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    return version
+    return Promotion(version, promoted)

@@ -1,0 +1,72 @@
+"""Which gates this session collected and how each one ended.
+
+`GateOutcomes` is registered as a pytest plugin by gates/conftest.py: it only
+observes (`pytest_deselected`, `pytest_runtest_logreport`) and never changes a
+report. The verdict reads it at session finish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model.session.report import GateResult
+
+NOT_RUN = "not run"
+
+
+@dataclass(eq=False)  # a plugin: pluggy keeps it in sets, so it hashes by identity
+class GateOutcomes:
+    gates_dir: Path
+    # nodeid -> (family, name) of every collected gate, in collection order.
+    collected: dict[str, tuple[str, str]] = field(default_factory=dict)
+    collected_files: set[Path] = field(default_factory=set)
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deselected: int = 0
+
+    def collect(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            path = Path(item.path)
+            if self.gates_dir not in path.parents:
+                continue
+            family = path.relative_to(self.gates_dir).parts[0]
+            self.collected[item.nodeid] = (family, item.name)
+            self.collected_files.add(path)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid not in self.collected:
+            return
+        outcome = self.outcomes.setdefault(report.nodeid, {"status": NOT_RUN})
+        for key, value in report.user_properties:
+            outcome[key] = value
+        if report.failed:
+            outcome["status"] = "failed" if report.when == "call" else "error"
+            crash = getattr(report.longrepr, "reprcrash", None)
+            outcome["message"] = crash.message if crash is not None else str(report.longrepr)[:500]
+        elif report.skipped:
+            outcome["status"] = "skipped"
+            outcome["message"] = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else ""
+        elif report.when == "call":
+            outcome["status"] = "passed"
+
+    def results(self) -> list[GateResult]:
+        rows = []
+        for nodeid, (family, name) in self.collected.items():
+            outcome = self.outcomes.get(nodeid, {"status": NOT_RUN})
+            rows.append(
+                GateResult(
+                    family=family,
+                    name=name,
+                    status=outcome["status"],
+                    value=outcome.get("gate_value"),
+                    threshold=outcome.get("gate_threshold"),
+                    message=outcome.get("message", ""),
+                )
+            )
+        return rows
