@@ -27,8 +27,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from model.serving.latency import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
 # At most this many requests per phase: a fast server cannot make the run unbounded.
 MAX_REQUESTS_PER_PHASE = 200_000
@@ -47,8 +48,8 @@ class Phase:
         return len(self.latencies) / self.seconds if self.seconds else float("nan")
 
     def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        """q as a fraction, 0..1."""
+        return percentile(self.latencies, q * 100)
 
 
 # --- a lean keep-alive HTTP/1.1 client: its own cost must not hide the servers' ---------

@@ -18,7 +18,14 @@ import pytest
 from gates.background import Background
 from gates.candidate import Candidate, Findings
 from gates.outcomes import GateOutcomes
-from gates.stash import BACKGROUND_KEY, CANDIDATE_KEY, FINDINGS_KEY, OUTCOMES_KEY, SETTINGS_KEY, VERDICT_KEY
+from gates.stash import (
+    BACKGROUND_KEY,
+    CANDIDATE_KEY,
+    FINDINGS_KEY,
+    OUTCOMES_KEY,
+    SETTINGS_KEY,
+    VERDICT_KEY,
+)
 from gates.verdict import finish_session
 from model.data import DataError, Dataset, Split, check_target, split_holdout
 from model.settings import Settings, SettingsError

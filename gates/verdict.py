@@ -15,7 +15,14 @@ import pytest
 
 from gates.candidate import Candidate, MissingPiece
 from gates.outcomes import GateOutcomes
-from gates.stash import BACKGROUND_KEY, CANDIDATE_KEY, FINDINGS_KEY, OUTCOMES_KEY, SETTINGS_KEY, VERDICT_KEY
+from gates.stash import (
+    BACKGROUND_KEY,
+    CANDIDATE_KEY,
+    FINDINGS_KEY,
+    OUTCOMES_KEY,
+    SETTINGS_KEY,
+    VERDICT_KEY,
+)
 from model.session.report import GateReport, GateResult
 
 

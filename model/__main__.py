@@ -13,6 +13,7 @@ from pathlib import Path
 
 from model.data import DataError
 from model.settings import SettingsError, load_settings
+from monitoring.arguments import port_number, positive_int
 
 
 def _expectations(args: argparse.Namespace) -> int:
@@ -89,26 +90,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, not {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description="mlgate commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -130,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-uri", help="models:/name@alias, models:/name/N, runs:/... or a folder (default: the champion)"
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8080, help="port to listen on (default: 8080)")
-    serve.add_argument("--workers", type=_positive_int, default=1, help="worker processes (default: 1)")
+    serve.add_argument("--port", type=port_number, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument("--workers", type=positive_int, default=1, help="worker processes (default: 1)")
     serve.set_defaults(run=_serve)
     return parser
 

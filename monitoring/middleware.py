@@ -15,7 +15,13 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.multiprocess import mark_process_dead
 
-from monitoring.metrics import KNOWN_ENDPOINTS, METRICS_PATH, OTHER_ENDPOINT, SCOPE_KEY, ServingMetrics
+from monitoring.metrics import (
+    KNOWN_ENDPOINTS,
+    METRICS_PATH,
+    OTHER_ENDPOINT,
+    SCOPE_KEY,
+    ServingMetrics,
+)
 
 _CONTENT_TYPE_HEADER = (b"content-type", CONTENT_TYPE_PLAIN_0_0_4.encode())
 

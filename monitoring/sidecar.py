@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from monitoring.arguments import port_number, positive_seconds
 from monitoring.metrics import ServingMetrics
 from monitoring.middleware import instrument, mark_upstream_error
 
@@ -148,26 +149,6 @@ def _upstream_argument(text: str) -> httpx.URL:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _port_argument(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
-    return port
-
-
-def _seconds_argument(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
-    return seconds
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m monitoring.exporter",
@@ -181,9 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default=DEFAULT_HOST,
         help=f"address to listen on (default {DEFAULT_HOST}: this machine only)",
     )
-    parser.add_argument("--port", type=_port_argument, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     parser.add_argument(
-        "--timeout-seconds", type=_seconds_argument, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
+        "--timeout-seconds", type=positive_seconds, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
         help=f"answer 504 when the upstream takes longer (default {DEFAULT_TIMEOUT_SECONDS:g})",
     )
     return parser

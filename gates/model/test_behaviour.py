@@ -21,8 +21,8 @@ import pytest
 
 from gates.stash import SETTINGS_KEY
 from model.behaviour import search as behaviour
-from model.behaviour.search import ClaimOutcome
 from model.behaviour.schema import hypothesis_profile, schema_for
+from model.behaviour.search import ClaimOutcome
 from model.behaviour.spec import BehaviourSpec, BehaviourSpecError, read_spec, spec_path
 
 pytestmark = pytest.mark.model_gate

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.client
-import math
 import statistics
 import time
 from urllib.parse import urlsplit
@@ -92,12 +91,6 @@ class Pairs:
     def extra_p50(self) -> float:
         """The median over rounds of (other - base): the second server's added latency."""
         return statistics.median(o - b for o, b in zip(self.other_seconds, self.base_seconds, strict=True))
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile: a value that was measured, never an interpolation."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def timings(benchmark) -> list[float]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from gates.perf.measure import MAX_PAIRS, PAIR_SECONDS, Pairs, percentile, rounds_for, timings
+from gates.perf.measure import MAX_PAIRS, PAIR_SECONDS, Pairs, rounds_for, timings
+from model.serving.latency import percentile
 
 pytestmark = pytest.mark.perf_gate
 

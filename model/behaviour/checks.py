@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.behaviour.schema import plain, describe_row
+from model.behaviour.schema import describe_row, plain
 from model.behaviour.spec import BehaviourSpec, Directional, Expectation, Invariance
 
 # Two answers for the same row are "the same" within this (probabilities are in [0, 1]).

@@ -17,11 +17,11 @@ from model.behaviour.checks import (
     GENERIC_CLAIMS,
     BehaviourViolation,
     Measurement,
-    first_line,
     check_declared,
     check_generic,
     check_labels_known,
     declared_draws,
+    first_line,
     measure,
 )
 from model.behaviour.schema import Schema, schema_batches

@@ -19,7 +19,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from model.serving.batching import MicroBatcher
-from model.serving.payload import JSON_TYPE, ClientError, InputSchema, error_body, parse_request, predictions_body
+from model.serving.payload import (
+    JSON_TYPE,
+    ClientError,
+    InputSchema,
+    error_body,
+    parse_request,
+    predictions_body,
+)
 from model.settings import Settings
 
 logger = logging.getLogger("mlgate.serving")
