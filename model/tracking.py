@@ -93,15 +93,18 @@ def _fluent_store(uri: str) -> Iterator[None]:
     MLflow keeps one tracking URI per process and exports it to child
     processes; this restores whatever was there before, so nothing leaks.
     """
+    from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
     names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
     previous = {name: os.environ.get(name) for name in names}
-    os.environ.pop("MLFLOW_REGISTRY_URI", None)  # the registry then follows the tracking URI
+    previous_registry = registry_utils._registry_uri
     try:
+        registry_utils.set_registry_uri(uri)
         with _use_tracking_uri(uri):
             yield
     finally:
+        registry_utils._registry_uri = previous_registry
         for name, value in previous.items():  # as they were, set or not
             if value is None:
                 os.environ.pop(name, None)

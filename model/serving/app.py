@@ -22,11 +22,13 @@ from model.serving.batching import MicroBatcher
 from model.serving.payload import (
     JSON_TYPE,
     ClientError,
+    Columns,
     InputSchema,
     error_body,
-    parse_request,
+    parse_columns,
     predictions_body,
 )
+from model.serving.predict import predictor_for
 from model.settings import Settings
 
 logger = logging.getLogger("mlgate.serving")
@@ -73,7 +75,7 @@ def create_app(servable, settings: Settings, on_predictions: Callable | None = N
     e.g. to count them in Prometheus.
     """
     schema = InputSchema.of(servable.input_schema, servable.required)
-    batcher = MicroBatcher(servable.model.predict, settings.batch_window_seconds, settings.max_batch_rows)
+    batcher = MicroBatcher(predictor_for(servable), Columns.concat, settings.batch_window_seconds, settings.max_batch_rows)
     max_bytes = settings.max_request_bytes
     mlflow_version = _mlflow_version()
 
@@ -81,15 +83,15 @@ def create_app(servable, settings: Settings, on_predictions: Callable | None = N
         try:
             with batcher.arriving():
                 body = await read_body(request, max_bytes)
-                frame = parse_request(body, request.headers.get("content-type"), schema)
+                columns = parse_columns(body, request.headers.get("content-type"), schema)
         except ClientError as error:
             return error_response(error)
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
         try:
-            labels = await batcher.predict(frame)
+            labels = await batcher.predict(columns)
         except Exception as error:  # the input passed the schema check: this one is ours
-            logger.exception("predict failed on %d checked row(s)", len(frame))
+            logger.exception("predict failed on %d checked row(s)", len(columns))
             message = f"the model failed to predict: {type(error).__name__}: {error}"
             return Response(error_body("INTERNAL_ERROR", message), status_code=500, media_type=JSON_TYPE)
         if on_predictions is not None:

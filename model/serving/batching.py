@@ -21,18 +21,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence, Sized
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 
 class _Pending:
-    __slots__ = ("frame", "future", "result", "error")
+    __slots__ = ("rows", "future", "result", "error")
 
-    def __init__(self, frame: pd.DataFrame, future: asyncio.Future | None) -> None:
-        self.frame = frame
+    def __init__(self, rows: Sized, future: asyncio.Future | None) -> None:
+        self.rows = rows
         self.future = future
         self.result = None
         self.error: BaseException | None = None
@@ -47,10 +47,21 @@ class _Pending:
 
 
 class MicroBatcher:
-    """Predicts queued frames in batches of at most `max_rows` rows; answers as if one by one."""
+    """Predicts queued requests in batches of at most `max_rows` rows; answers as if one by one.
 
-    def __init__(self, predict: Callable[[pd.DataFrame], np.ndarray], window_seconds: float, max_rows: int) -> None:
+    A request is any sized batch of rows (`Columns` in the server); `concat`
+    joins several into one, in order, for one call to `predict`.
+    """
+
+    def __init__(
+        self,
+        predict: Callable[[Any], np.ndarray],
+        concat: Callable[[Sequence[Any]], Any],
+        window_seconds: float,
+        max_rows: int,
+    ) -> None:
         self._predict = predict
+        self._concat = concat
         self._window_seconds = window_seconds
         self._max_rows = max_rows
         self._queue: deque[_Pending] = deque()
@@ -73,15 +84,15 @@ class MicroBatcher:
             self._arriving -= 1
             self._wake()
 
-    async def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """The model's predictions for `frame`'s rows, possibly computed with other requests'."""
+    async def predict(self, rows: Sized) -> np.ndarray:
+        """The model's predictions for `rows`, possibly computed with other requests'."""
         if self._leading:
-            pending = _Pending(frame, asyncio.get_running_loop().create_future())
+            pending = _Pending(rows, asyncio.get_running_loop().create_future())
             self._queue.append(pending)
             self._wake()
             return await pending.future
         self._leading = True
-        mine = _Pending(frame, None)
+        mine = _Pending(rows, None)
         self._queue.append(mine)
         try:
             await self._gather()
@@ -124,23 +135,23 @@ class MicroBatcher:
             _resolve(self._waiter)
 
     def _queued_rows(self) -> int:
-        return sum(len(p.frame) for p in self._queue)
+        return sum(len(p.rows) for p in self._queue)
 
     def _take(self) -> list[_Pending]:
         batch = [self._queue.popleft()]
-        rows = len(batch[0].frame)
-        while self._queue and rows + len(self._queue[0].frame) <= self._max_rows:
-            rows += len(self._queue[0].frame)
+        rows = len(batch[0].rows)
+        while self._queue and rows + len(self._queue[0].rows) <= self._max_rows:
+            rows += len(self._queue[0].rows)
             batch.append(self._queue.popleft())
         return batch
 
     def _run(self, batch: list[_Pending]) -> None:
-        frame = batch[0].frame if len(batch) == 1 else pd.concat([p.frame for p in batch], ignore_index=True)
+        rows = batch[0].rows if len(batch) == 1 else self._concat([p.rows for p in batch])
         self.calls += 1
         self.requests += len(batch)
         self._last_batch_requests = len(batch)
         try:
-            predictions = self._predict(frame)
+            predictions = self._predict(rows)
         except Exception as error:
             if len(batch) == 1:
                 batch[0].settle(error=error)
@@ -151,7 +162,7 @@ class MicroBatcher:
             return
         offset = 0
         for pending in batch:
-            size = len(pending.frame)
+            size = len(pending.rows)
             pending.settle(result=predictions[offset : offset + size])
             offset += size
 

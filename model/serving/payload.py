@@ -1,7 +1,9 @@
-"""MLflow's scoring protocol without a web framework: request bytes in, a checked frame out.
+"""MLflow's scoring protocol without a web framework: request bytes in, checked columns out.
 
-`parse_request` turns an /invocations body into the DataFrame the model takes,
-or raises `ClientError` naming what is wrong and how to fix it;
+`parse_columns` turns an /invocations body into `Columns`, one typed numpy
+array per model column (what a compiled model takes, with no DataFrame on the
+way), and `parse_request` into the DataFrame a scikit-learn model takes; both
+raise `ClientError` naming what is wrong and how to fix it;
 `predictions_body` renders predictions as `mlflow models serve` does. Values
 are checked against the model's signature more strictly than MLflow does: a
 string in a numeric column or 1.5 in an integer column is refused rather than
@@ -95,7 +97,6 @@ _NUMBER_TYPES = frozenset({int, float, type(None)})
 # after StandardScaler divides by the column's spread, which can be far below 1: a value near
 # float64's limit, or an infinity, failed inside predict as a 500. No tabular feature holds 1e30.
 MAX_ABS_NUMBER = 1e30
-_COLUMN_DTYPES = {**_FLOATS, **_INTS}
 
 
 def _is_number(value) -> bool:
@@ -236,7 +237,50 @@ class InputSchema:
             raise _schema_error(f"{where} has {' and '.join(parts)}; the model takes: {self.describe()}")
 
 
-# --- request bodies to frames -----------------------------------------------------------
+# --- checked columns: what a request becomes ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """A checked request: one typed array per model column, in the schema's order.
+
+    `block` is the same values as one float64 matrix (rows x columns) when every
+    column is double: the cheapest form for both a DataFrame and a compiled model.
+    """
+
+    schema: InputSchema
+    arrays: tuple[np.ndarray, ...]
+    block: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        if self.block is not None:
+            return pd.DataFrame(self.block, columns=self.schema.index, copy=False)
+        typed = {
+            # An explicit dtype: pandas 3 would otherwise turn object strings into its `str` dtype.
+            n: pd.Series(a, dtype=a.dtype, copy=False) for n, a in zip(self.schema.names, self.arrays, strict=True)
+        }
+        return pd.DataFrame(typed, columns=self.schema.index)
+
+    def as_mapping(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.schema.names, self.arrays, strict=True))
+
+    @staticmethod
+    def concat(parts: Sequence[Columns]) -> Columns:
+        """Several requests' rows as one batch, in order."""
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        if all(p.block is not None for p in parts):
+            block = np.concatenate([p.block for p in parts])
+            return Columns(first.schema, tuple(block.T), block)
+        arrays = tuple(np.concatenate(column) for column in zip(*(p.arrays for p in parts), strict=True))
+        return Columns(first.schema, arrays)
+
+
+# --- request bodies to columns -----------------------------------------------------------
 
 
 def media_type(content_type: str | None) -> str:
@@ -270,14 +314,19 @@ def media_type(content_type: str | None) -> str:
 
 
 def parse_request(body: bytes, content_type: str | None, schema: InputSchema) -> pd.DataFrame:
-    """An /invocations body as the checked frame the model predicts on."""
+    """An /invocations body as the checked frame a scikit-learn model predicts on."""
+    return parse_columns(body, content_type, schema).to_frame()
+
+
+def parse_columns(body: bytes, content_type: str | None, schema: InputSchema) -> Columns:
+    """An /invocations body as checked columns, in the schema's order."""
     mime = media_type(content_type)
     if not body.strip():
         raise _bad(f"the request body is empty; send {'a CSV with a header row' if mime == CSV_TYPE else EXAMPLE}")
     if mime == CSV_TYPE:
         names, rows = _csv_rows(body)
-        return _frame_from_rows(names, rows, schema, "the CSV header", from_text=True)
-    return _frame_from_json(_decode_json(body), schema)
+        return _columns_from_rows(names, rows, schema, "the CSV header", from_text=True)
+    return _columns_from_json(_decode_json(body), schema)
 
 
 def _decode_json(body: bytes) -> dict:
@@ -295,7 +344,7 @@ def _decode_json(body: bytes) -> dict:
     return document
 
 
-def _frame_from_json(document: dict, schema: InputSchema) -> pd.DataFrame:
+def _columns_from_json(document: dict, schema: InputSchema) -> Columns:
     keys = [k for k in document if k in FORMATS]
     unknown = [k for k in document if k not in FORMATS and k not in IGNORED_KEYS]
     if unknown or len(keys) != 1:
@@ -322,7 +371,7 @@ def _frame_from_json(document: dict, schema: InputSchema) -> pd.DataFrame:
     )
 
 
-def _from_split(data, schema: InputSchema) -> pd.DataFrame:
+def _from_split(data, schema: InputSchema) -> Columns:
     if not isinstance(data, dict) or "data" not in data or "columns" not in data:
         raise _bad(
             "'dataframe_split' must be an object with 'columns' (the column names) and 'data' "
@@ -336,20 +385,20 @@ def _from_split(data, schema: InputSchema) -> pd.DataFrame:
         raise _bad("'dataframe_split.columns' must be a list of column names")
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         raise _bad("'dataframe_split.data' must be a list of rows, each a list of values")
-    return _frame_from_rows(names, rows, schema, "'dataframe_split.columns'", from_text=False)
+    return _columns_from_rows(names, rows, schema, "'dataframe_split.columns'", from_text=False)
 
 
-def _from_records(records: list[dict], schema: InputSchema, key: str) -> pd.DataFrame:
+def _from_records(records: list[dict], schema: InputSchema, key: str) -> Columns:
     names = schema.names
     expected = set(names)
     for index, record in enumerate(records):
         if record.keys() != expected:  # the common case costs one set comparison per row
             schema.check_names(list(record), f"'{key}' row {index}")
     rows = [[record.get(n) for n in names] for record in records]
-    return _typed_frame(rows, None, schema, from_text=False)
+    return _typed_columns(rows, None, schema, from_text=False)
 
 
-def _from_columns(columns: dict, schema: InputSchema, key: str) -> pd.DataFrame:
+def _from_columns(columns: dict, schema: InputSchema, key: str) -> Columns:
     schema.check_names(list(columns), f"'{key}'")
     lists = {n: v if isinstance(v, list) else [v] for n, v in columns.items()}
     lengths = {len(v) for v in lists.values()}
@@ -360,7 +409,7 @@ def _from_columns(columns: dict, schema: InputSchema, key: str) -> pd.DataFrame:
         raise _bad(f"'{key}' has no rows; send at least one")
     n_rows = lengths.pop()
     ordered = [lists.get(n, [None] * n_rows) for n in schema.names]
-    return _typed_frame(None, ordered, schema, from_text=False)
+    return _typed_columns(None, ordered, schema, from_text=False)
 
 
 def _csv_rows(body: bytes) -> tuple[list[str], list[list[str]]]:
@@ -375,7 +424,7 @@ def _csv_rows(body: bytes) -> tuple[list[str], list[list[str]]]:
     return [n.strip() for n in rows[0]], rows[1:]
 
 
-def _frame_from_rows(names: list, rows: list[list], schema: InputSchema, where: str, from_text: bool) -> pd.DataFrame:
+def _columns_from_rows(names: list, rows: list[list], schema: InputSchema, where: str, from_text: bool) -> Columns:
     schema.check_names(names, where)
     if not rows:
         raise _bad("the request has a header but no rows; send at least one row")
@@ -389,13 +438,13 @@ def _frame_from_rows(names: list, rows: list[list], schema: InputSchema, where: 
     if tuple(names) != order:
         position = {n: i for i, n in enumerate(names)}
         rows = [[row[position[n]] if n in position else None for n in order] for row in rows]
-    return _typed_frame(rows, None, schema, from_text=from_text)
+    return _typed_columns(rows, None, schema, from_text=from_text)
 
 
-def _typed_frame(
+def _typed_columns(
     rows: list[list] | None, columns: list[list] | None, schema: InputSchema, from_text: bool
-) -> pd.DataFrame:
-    """Rows or columns in schema order to a frame; one float block when every column is double."""
+) -> Columns:
+    """Rows or columns in schema order to typed columns; one float block when every column is double."""
     if schema.all_double and not from_text:
         values = rows if rows is not None else columns
         if {type(v) for line in values for v in line} <= _NUMBER_TYPES:
@@ -404,15 +453,12 @@ def _typed_frame(
             except OverflowError:
                 block = None  # an integer past float64's range: the column check names it
             if block is not None and not (np.abs(block) > MAX_ABS_NUMBER).any():
-                return pd.DataFrame(block if rows is not None else block.T, columns=schema.index, copy=False)
+                block = block if rows is not None else np.ascontiguousarray(block.T)
+                return Columns(schema, tuple(block.T), block)
     if columns is None:
         columns = [list(c) for c in zip(*rows, strict=True)]
-    typed = {
-        # An explicit dtype: pandas 3 would otherwise turn object strings into its `str` dtype.
-        n: pd.Series(_column(n, t, values, from_text), dtype=_COLUMN_DTYPES.get(t, object), copy=False)
-        for (n, t), values in zip(schema.columns, columns, strict=True)
-    }
-    return pd.DataFrame(typed, columns=schema.index)
+    arrays = tuple(_column(n, t, values, from_text) for (n, t), values in zip(schema.columns, columns, strict=True))
+    return Columns(schema, arrays)
 
 
 # --- predictions to a response ------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Compiling a fitted pipeline to ONNX: `model.compiler.translate.compile_model`."""
