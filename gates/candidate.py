@@ -39,6 +39,9 @@ class Candidate:
     reports_dir: Path = _filled_by("holdout_metrics")  # reports and plots for the bundle
     quality: dict[str, float] = _filled_by("holdout_metrics")  # accuracy, macro_f1, roc_auc
     validation_json: Path | None = _filled_by("data_validation", default=None)  # optional: no suite, no file
+    # The candidate compiled for serving (model.serving.compiled.Compilation): its
+    # CompiledModel, or why there is none.
+    compilation: Any = _filled_by("compilation")
     # The @champion version the gates compared with; None: there was none.
     champion_seen: str | None = _filled_by("champion")
 
@@ -64,3 +67,4 @@ class Findings:
 
     comparison: dict[str, Any] = field(default_factory=dict)  # the champion gate's numbers
     perf: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> value, budget, ...
+    serving: dict[str, Any] = field(default_factory=dict)  # engine, precision, why not compiled

@@ -131,6 +131,47 @@ def trained_model(split: Split, settings: Settings, gate_run: str, candidate: Ca
 
 
 @pytest.fixture(scope="session")
+def compilation(trained_model, split: Split, settings: Settings, gate_run: str, candidate: Candidate, findings: Findings):
+    """The candidate compiled to ONNX for serving, or why not: what the server will run.
+
+    A pipeline step without a converter, or a compiled model that disagrees with
+    scikit-learn on the training rows, leaves the session serving scikit-learn
+    and says so; it does not block promotion. The parity gate then holds the
+    compiled model to `compiled_parity_atol` on rows it was not checked on.
+    """
+    from model import tracking
+    from model.compiler.translate import compile_model
+    from model.serving.compiled import Compilation, parity
+
+    started = time.perf_counter()
+    try:
+        result = compile_model(trained_model, candidate.input_example)
+    except Exception as error:  # a bug in mlgate's compiler must not cost the user a promotion
+        result = Compilation(None, f"mlgate's compiler failed ({type(error).__name__}: {error}); serving scikit-learn")
+    if result.compiled is not None:
+        checked = parity(trained_model, result.compiled, as_model_input(split.train.features))
+        if not checked.within(settings.compiled_parity_atol):
+            result = Compilation(
+                None,
+                f"the compiled model disagrees with scikit-learn on the training rows ({checked.label_mismatches} "
+                f"label(s) differ, max |probability difference| {checked.max_abs_proba_diff:.3g}); serving "
+                "scikit-learn",
+            )
+    candidate.compilation = result
+    findings.serving = {
+        "engine": "onnxruntime" if result.compiled is not None else "scikit-learn",
+        "precision": result.compiled.precision if result.compiled is not None else "",
+        "compile_skipped_because": result.skipped_because,
+    }
+    tracking.set_tags(candidate.client, gate_run, {
+        tracking.TAG_SERVING_ENGINE: findings.serving["engine"],
+        **({tracking.TAG_COMPILE_SKIPPED_BECAUSE: result.skipped_because} if result.skipped_because else {}),
+    })
+    tracking.log_values(candidate.client, gate_run, metrics={"compile_seconds": time.perf_counter() - started})
+    return result
+
+
+@pytest.fixture(scope="session")
 def holdout_metrics(trained_model, split: Split, gate_run: str, candidate: Candidate, tmp_path_factory):
     """Holdout scores, logged with the reports and plots they come from."""
     from model import tracking

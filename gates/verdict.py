@@ -114,8 +114,8 @@ def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifa
         return dataclasses.replace(report, reasons=[*report.reasons, reason]), []
 
     try:
-        (client, run_id, model, input_example, reports_dir, quality, champion_seen) = candidate.require(
-            "client", "run_id", "model", "input_example", "reports_dir", "quality", "champion_seen"
+        (client, run_id, model, input_example, reports_dir, quality, champion_seen, compilation) = candidate.require(
+            "client", "run_id", "model", "input_example", "reports_dir", "quality", "champion_seen", "compilation"
         )
     except MissingPiece as error:
         return refused(f"{error}.")
@@ -125,7 +125,7 @@ def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifa
         moved = f"cannot read the current champion: {error}."
     if moved:
         return refused(moved)
-    outputs = promotion.SessionOutputs(reports_dir, candidate.validation_json, trusted)
+    outputs = promotion.SessionOutputs(reports_dir, candidate.validation_json, trusted, compilation.compiled)
     try:
         done = promotion.promote(
             settings, client, run_id, model, input_example, report, outputs, quality, champion_seen

@@ -64,6 +64,8 @@ class Settings:
     champion_significance_level: float = 0.05
     # Examples hypothesis draws per behavioural gate in a gate session.
     behaviour_max_examples: int = 60
+    # Largest |probability difference| between the compiled model and scikit-learn (labels must be equal).
+    compiled_parity_atol: float = 1e-9
 
     # --- registry and outputs ---
     model_name: str = "mlgate-classifier"
@@ -72,12 +74,18 @@ class Settings:
     artifacts_dir: str = "artifacts"
 
     # --- serving and perf gates (seconds unless the name says otherwise) ---
-    serving_p50_budget_seconds: float = 0.010
-    serving_p95_budget_seconds: float = 0.020
+    # Service-level objectives for one-row requests, on the machine the gates run on. A compiled
+    # model answers in ~0.3 ms; these leave room for a pipeline that must be served by scikit-learn.
+    serving_p50_budget_seconds: float = 0.025
+    serving_p95_budget_seconds: float = 0.040
     serving_p99_budget_seconds: float = 0.050
-    # p50 with the metrics middleware divided by p50 without it.
-    # 1.02 is the target; pairs of HTTP timings swing by ±2-4 % on a loaded 2-core machine.
-    exporter_overhead_ratio_budget: float = 1.05
+    # Candidate p50 (and p99) over the champion's, both served side by side in the session.
+    latency_regression_ratio_budget: float = 1.5
+    # Server p50 minus the same model's in-process predict p50: what HTTP, parsing and batching add.
+    serving_overhead_budget_seconds: float = 0.002
+    # What the metrics middleware adds at p50 (paired requests with and without it). An absolute
+    # budget: a compiled model answers in ~0.3 ms, so a ratio would judge the model's speed.
+    exporter_overhead_budget_seconds: float = 0.0005
     metrics_render_p99_budget_seconds: float = 0.010
     sidecar_overhead_budget_seconds: float = 0.005
     # Largest /invocations body the server reads; larger gets 413.
@@ -131,6 +139,7 @@ _FRACTIONS = {
     "champion_tolerance",
     "champion_significance_level",
     "max_error_ratio",
+    "compiled_parity_atol",
 }
 _PATHS = {"dataset", "expectations_dir", "artifacts_dir"}
 _TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}

@@ -34,6 +34,8 @@ TAG_REFUSED_BECAUSE = "mlgate.refused_because"  # why nothing was promoted (run,
 TAG_FAILED_GATES = "mlgate.failed_gates"  # the gates that did not pass (run)
 TAG_CHAMPION_VERSION = "mlgate.champion_version"  # the version a green session crowned (run)
 TAG_GATED_AT = "mlgate.gated_at"  # unix time of the green session (version)
+TAG_SERVING_ENGINE = "mlgate.serving_engine"  # onnxruntime or scikit-learn: what serves it (run, version)
+TAG_COMPILE_SKIPPED_BECAUSE = "mlgate.compile_skipped_because"  # why it serves scikit-learn (run, version)
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
 # What a served model reports of its gate session, by name; NaN when a tag is absent.
@@ -70,6 +72,21 @@ class Champion:
     version: str
     run_id: str
     tags: dict[str, str]
+    compiled: Any = None  # its CompiledModel, when it was registered with one
+
+
+# Where a registered model keeps its compiled form: MLflow's `extra_files` of the
+# sklearn flavour, which `mlflow models serve` and pyfunc ignore.
+COMPILED_FOLDER = "extra_files"
+
+
+def load_compiled(model_dir: Path):
+    """The CompiledModel saved with a logged model, or None (an older model, or one that did not compile)."""
+    from model.serving.compiled import MODEL_FILE, CompiledModel
+
+    if not (model_dir / COMPILED_FOLDER / MODEL_FILE).is_file():
+        return None
+    return CompiledModel.load(model_dir / COMPILED_FOLDER)
 
 
 def quiet_progress_bars() -> None:
@@ -169,6 +186,7 @@ def log_and_register(
     input_example,
     version_tags: dict[str, str],
     skops_trusted_types: list[str] | None = None,
+    extra_files: list[Path] | None = None,
 ) -> tuple[str, str]:
     """Log the model on the run, register it, tag it; returns (version, model_uri).
 
@@ -190,6 +208,7 @@ def log_and_register(
             serialization_format="skops",
             skops_trusted_types=skops_trusted_types if skops_trusted_types is not None else trusted_types(model),
             run_id=run_id,
+            extra_files=[str(f) for f in extra_files] if extra_files else None,
         )
         registered = mlflow.register_model(info.model_uri, settings.model_name)
     tag_version(client, settings.model_name, str(registered.version), version_tags)
@@ -245,7 +264,10 @@ def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
     with tempfile.TemporaryDirectory(prefix="mlgate-champion-") as folder:
         model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder), settings.tracking_uri)
         model = load_skops_model(model_dir)
-    return Champion(model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags))
+        compiled = load_compiled(model_dir)
+    return Champion(
+        model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags), compiled=compiled
+    )
 
 
 def log_values(client: MlflowClient, run_id: str, params: dict | None = None, metrics: dict | None = None) -> None:
@@ -313,6 +335,8 @@ class ServableModel:
     tags: dict[str, str]
     # What its gate session measured, by GATE_SCORES name (NaN: not recorded).
     gate_scores: dict[str, float] = field(default_factory=lambda: gate_scores({}))
+    # The CompiledModel the server predicts with; None: it predicts with scikit-learn.
+    compiled: Any = None
 
 
 def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
@@ -341,6 +365,7 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
             local = Path(model_uri) if Path(model_uri).is_dir() else download_model(model_uri, Path(folder), tracking_uri)
             document = yaml.safe_load((local / "MLmodel").read_text())
             model = load_skops_model(local)
+            compiled = load_compiled(local)
     except (MlflowException, OSError, KeyError) as error:
         message = getattr(error, "message", None) or str(error)
         raise TrackingError(
@@ -361,10 +386,11 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
         alias=alias,
         tags=tags,
         gate_scores=gate_scores(tags),
+        compiled=compiled,
     )
 
 
-def servable_from_model(model, input_example, name: str = "candidate") -> ServableModel:
+def servable_from_model(model, input_example, name: str = "candidate", compiled=None) -> ServableModel:
     """A fitted model not yet logged, in the shape a server takes: the perf gates serve the candidate."""
     from mlflow.models import infer_signature
 
@@ -379,4 +405,5 @@ def servable_from_model(model, input_example, name: str = "candidate") -> Servab
         run_id="",
         alias="",
         tags={},
+        compiled=compiled,
     )

@@ -21,7 +21,6 @@ import pytest
 
 from gates.stash import SETTINGS_KEY
 from model.behaviour import search as behaviour
-from model.behaviour.schema import hypothesis_profile, schema_for
 from model.behaviour.search import ClaimOutcome
 from model.behaviour.spec import BehaviourSpec, BehaviourSpecError, read_spec, spec_path
 
@@ -60,16 +59,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def behaviour_schema(settings, dataset, holdout_frame):
-    """The rows the data suite accepts, in the model's column order: what hypothesis draws from."""
-    from model.expectations import read_suite
-
-    suite = read_suite(settings.suite_path) if settings.suite_path.is_file() else None
-    labels = sorted(dataset.labels.dropna().unique().tolist(), key=str)
-    return schema_for(suite, holdout_frame, labels, settings.target)
-
-
-@pytest.fixture(scope="session")
 def behaviour_spec(settings, behaviour_schema):
     """The declared expectations, checked against the schema (None without a spec file)."""
     path = spec_path(settings.expectations_dir, settings.dataset_name)
@@ -79,12 +68,6 @@ def behaviour_spec(settings, behaviour_schema):
         return read_spec(path, behaviour_schema)
     except BehaviourSpecError as error:
         return error
-
-
-@pytest.fixture(scope="session")
-def gate_hypothesis(settings):
-    """Hypothesis settings for a gate session: bounded, reproducible, no example database."""
-    return hypothesis_profile("gate", settings.behaviour_max_examples)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""Perf gate fixtures: the candidate served by our server, from this session, on 127.0.0.1.
+"""Perf gate fixtures: the candidate and the champion served by our server, from this session, on 127.0.0.1.
 
 The candidate is not registered until the whole gate set passes, so it is
-served from memory (servers run in threads of this process: they start in
+served from memory, compiled when it compiled, exactly as it would be served
+after promotion; the champion beside it as production serves it (servers run in threads of this process: they start in
 milliseconds). Requests are one-row `dataframe_split` bodies of holdout rows
 over one kept-alive connection, as a client in production would send them.
 """
@@ -42,20 +43,73 @@ def record_perf(record_gate, findings, candidate, gate_run):
     """Put one measured value with its budget on the gate report, its perf table and the run's metrics."""
     from model import tracking
 
-    def record(name: str, value: float, budget: float) -> None:
+    def record(name: str, value: float, budget: float, champion: float | None = None) -> None:
         record_gate(round(value, 6), budget)
-        findings.perf[name] = {"value": value, "budget": budget}
-        tracking.log_values(candidate.client, gate_run, metrics={f"perf.{name}": value})
+        findings.perf[name] = {"value": value, "budget": budget, "champion": champion}
+        metrics = {f"perf.{name}": value}
+        if champion is not None:
+            metrics[f"perf.{name}.champion"] = champion
+        tracking.log_values(candidate.client, gate_run, metrics=metrics)
 
     return record
 
 
 @pytest.fixture(scope="session")
-def candidate_servable(trained_model, candidate):
-    """The candidate with the signature it would be registered with."""
+def candidate_servable(trained_model, candidate, compilation):
+    """The candidate as it would be registered: its signature, compiled when it compiled."""
     from model import tracking
 
-    return tracking.servable_from_model(trained_model, candidate.input_example)
+    return tracking.servable_from_model(trained_model, candidate.input_example, compiled=compilation.compiled)
+
+
+@pytest.fixture(scope="session")
+def champion_servable(champion, candidate):
+    """The current champion as production serves it (compiled if it was registered so); None before the first."""
+    from model import tracking
+
+    if champion is None:
+        return None
+    return tracking.servable_from_model(champion.model, candidate.input_example, "champion", compiled=champion.compiled)
+
+
+@pytest.fixture(scope="session")
+def champion_url(champion_servable, settings):
+    """The champion behind the same scoring app, in the same process: the regression gates' baseline."""
+    from model.serving.app import create_app
+
+    if champion_servable is None:
+        yield None
+        return
+    with running(create_app(champion_servable, settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def champion_client(champion_url, one_row_payloads):
+    if champion_url is None:
+        yield None
+        return
+    client = KeptAlive(champion_url, one_row_payloads)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def in_process_predict(candidate_servable, one_row_payloads):
+    """What the server calls per request, called here on the same parsed rows: the overhead gate's baseline."""
+    from model.serving.payload import InputSchema, parse_columns
+    from model.serving.predict import predictor_for
+
+    schema = InputSchema.of(candidate_servable.input_schema, candidate_servable.required)
+    predict = predictor_for(candidate_servable)
+    rows = [parse_columns(body, "application/json", schema) for body in one_row_payloads]
+    state = {"sent": 0}
+
+    def call() -> None:
+        predict(rows[state["sent"] % len(rows)])
+        state["sent"] += 1
+
+    return call
 
 
 @pytest.fixture(scope="session")

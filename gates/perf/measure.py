@@ -5,9 +5,12 @@ from __future__ import annotations
 import http.client
 import statistics
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
+
+from model.serving.latency import percentile
 
 # Each measurement stops after about this long or MAX_ROUNDS, whichever comes
 # first, so a slow model fails its gates quickly instead of stalling the session.
@@ -58,26 +61,28 @@ def rounds_for(action, seconds: float = MEASURE_SECONDS, most: int = MAX_ROUNDS)
 
 
 class Pairs:
-    """Requests to two servers in turn, the order swapped every round, each timed.
+    """Two timed actions in turn, the order swapped every round.
 
-    Load from elsewhere on the machine then falls on both alike, and the
-    median of the per-round differences is the second server's own extra
-    cost, less moved by drifts in that load than the difference of two
-    medians taken one after the other.
+    Load from elsewhere on the machine then falls on both alike: the median of
+    the per-round differences is the second action's own extra cost, and the
+    ratio of their percentiles compares two servers measured at the same
+    moments, less moved by drifts in that load than two runs one after the other.
     """
 
-    def __init__(self, base: KeptAlive, other: KeptAlive) -> None:
+    def __init__(self, base: Callable[[], object], other: Callable[[], object]) -> None:
         self.base, self.other = base, other
         self.base_seconds: list[float] = []
         self.other_seconds: list[float] = []
 
     def __call__(self) -> None:
-        order = (self.base, self.other) if len(self.base_seconds) % 2 else (self.other, self.base)
-        for client in order:
-            started = time.perf_counter()
-            client.predict()
-            elapsed = time.perf_counter() - started
-            (self.base_seconds if client is self.base else self.other_seconds).append(elapsed)
+        perf_counter = time.perf_counter
+        first_base = len(self.base_seconds) % 2 == 1
+        for is_base in (first_base, not first_base):
+            action = self.base if is_base else self.other
+            started = perf_counter()
+            action()
+            elapsed = perf_counter() - started
+            (self.base_seconds if is_base else self.other_seconds).append(elapsed)
 
     def clear(self) -> None:
         self.base_seconds.clear()
@@ -89,8 +94,12 @@ class Pairs:
 
     @property
     def extra_p50(self) -> float:
-        """The median over rounds of (other - base): the second server's added latency."""
+        """The median over rounds of (other - base): the second action's added latency."""
         return statistics.median(o - b for o, b in zip(self.other_seconds, self.base_seconds, strict=True))
+
+    def ratio(self, q: float) -> float:
+        """The other action's q-th percentile over the base's."""
+        return percentile(self.other_seconds, q) / percentile(self.base_seconds, q)
 
 
 def timings(benchmark) -> list[float]:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.perf_gate
 
 
 def test_sidecar_overhead_within_budget(benchmark, serving_client, sidecar_client, settings, record_perf):
-    pairs = Pairs(serving_client, sidecar_client)
+    pairs = Pairs(serving_client.predict, sidecar_client.predict)
     rounds = rounds_for(pairs, PAIR_SECONDS, MAX_PAIRS)
     pairs.clear()
     benchmark.group = "sidecar"

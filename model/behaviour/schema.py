@@ -188,3 +188,24 @@ def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return repr(value)
+
+
+UNSEEN_CATEGORY = "__mlgate_unseen__"
+
+
+def edge_rows(schema: Schema, min_rows: int = 1, max_rows: int = MAX_BATCH_ROWS):
+    """Batches of rows at the schema's edges: any accepted value, missing in any column, unseen categories.
+
+    Missing is NaN in every column, as the server's payload parser hands it to
+    a model; a categorical column may also hold a category training never saw.
+    """
+    from hypothesis import strategies as st
+
+    def value(column: ColumnSchema):
+        values = [_value_strategy(column), st.just(math.nan)]
+        if not column.numeric:
+            values.append(st.just(UNSEEN_CATEGORY))
+        return st.one_of(*values)
+
+    row = st.tuples(*[value(c) for c in schema.columns])
+    return st.lists(row, min_size=min_rows, max_size=max_rows).map(lambda rows: as_frame(schema, rows))

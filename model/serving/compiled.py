@@ -144,6 +144,10 @@ class CompiledModel:
     def from_bytes(cls, onnx_bytes: bytes) -> CompiledModel:
         return cls(onnx_bytes)
 
+    def __reduce__(self):
+        # A session cannot be pickled; the bytes rebuild it (server workers are spawned).
+        return (CompiledModel.from_bytes, (self._bytes,))
+
     def save(self, folder: str | Path) -> Path:
         """`model.onnx` (loadable alone) and `compiled.json` (a readable copy of its metadata)."""
         folder = Path(folder)

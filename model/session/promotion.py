@@ -7,6 +7,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from model.session.report import GateReport, GateResult
 from model.settings import Settings
@@ -19,6 +20,7 @@ class SessionOutputs:
     reports_dir: Path  # classification_report.txt, metrics.json, plots
     validation_json: Path | None  # the data gate's result
     trusted_types: list[str] | None = None  # skops types, if already computed and checked
+    compiled: Any = None  # the CompiledModel that passed the parity gate; saved with the model
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,12 @@ def promote(
         version_tags.update({tracking.metric_tag_key(k): repr(v) for k, v in quality.items()})
         version_tags[tracking.TAG_GATED_AT] = str(time.time())
         version_tags[tracking.TAG_DATASET] = settings.dataset_shown
+        version_tags[tracking.TAG_SERVING_ENGINE] = "onnxruntime" if outputs.compiled is not None else "scikit-learn"
+        extra_files = None
+        if outputs.compiled is not None:
+            extra_files = sorted(outputs.compiled.save(staged.with_name(staged.name + "-compiled")).iterdir())
         version, model_uri = tracking.log_and_register(
-            settings, client, run_id, model, input_example, version_tags, outputs.trusted_types
+            settings, client, run_id, model, input_example, version_tags, outputs.trusted_types, extra_files
         )
         tracking.download_model(model_uri, staged / "model", settings.tracking_uri)
         for item in outputs.reports_dir.iterdir():
@@ -137,4 +143,6 @@ def promote(
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(staged.with_name(staged.name + "-compiled"), ignore_errors=True)
     return Promotion(version, promoted)

@@ -1,0 +1,23 @@
+"""Fixtures the model gates share: the schema hypothesis draws rows from, and its settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from model.behaviour.schema import hypothesis_profile, schema_for
+
+
+@pytest.fixture(scope="session")
+def behaviour_schema(settings, dataset, holdout_frame):
+    """The rows the data suite accepts, in the model's column order: what hypothesis draws from."""
+    from model.expectations import read_suite
+
+    suite = read_suite(settings.suite_path) if settings.suite_path.is_file() else None
+    labels = sorted(dataset.labels.dropna().unique().tolist(), key=str)
+    return schema_for(suite, holdout_frame, labels, settings.target)
+
+
+@pytest.fixture(scope="session")
+def gate_hypothesis(settings):
+    """Hypothesis settings for a gate session: bounded, reproducible, no example database."""
+    return hypothesis_profile("gate", settings.behaviour_max_examples)

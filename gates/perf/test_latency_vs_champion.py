@@ -1,0 +1,58 @@
+"""Perf gates: the candidate serves no slower than the champion it would replace.
+
+Both are served side by side in this session, and one-row requests go to
+each in turn (see `Pairs`): load from elsewhere on the machine falls on both
+alike, so the ratio of their percentiles judges the model, not the machine.
+A first champion has nothing to compare with; the gates say so and pass.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gates.perf.measure import Pairs, rounds_for, timings
+from model.serving.latency import percentile
+
+pytestmark = pytest.mark.perf_gate
+
+# Enough rounds that p99 is not one stalled request: ~2000 pairs of compiled models fit in 3 s.
+REGRESSION_SECONDS, REGRESSION_PAIRS = 3.0, 2000
+
+
+def _gate_ratio(q: int, benchmark, serving_client, champion_client, champion, settings, record_perf) -> None:
+    name = f"serving_p{q}_ratio_vs_champion"
+    if champion_client is None:  # the candidate's own timings still go to benchmark.json
+        benchmark.group = "latency vs champion"
+        benchmark.pedantic(serving_client.predict, rounds=rounds_for(serving_client.predict))
+        benchmark.extra_info["champion_version"] = "none (first champion)"
+        record_perf(name, 1.0, settings.latency_regression_ratio_budget)
+        return
+    pairs = Pairs(champion_client.predict, serving_client.predict)
+    rounds = rounds_for(pairs, REGRESSION_SECONDS, REGRESSION_PAIRS)
+    pairs.clear()
+    benchmark.group = "latency vs champion"
+    benchmark.pedantic(pairs, rounds=rounds)
+    timings(benchmark)
+    ratio = pairs.ratio(q)
+    budget = settings.latency_regression_ratio_budget
+    candidate_seconds = percentile(pairs.other_seconds, q)
+    champion_seconds = percentile(pairs.base_seconds, q)
+    benchmark.extra_info.update(
+        {f"p{q}_ratio": ratio, "budget_ratio": budget, "candidate_seconds": candidate_seconds,
+         "champion_seconds": champion_seconds, "champion_version": champion.version}
+    )
+    record_perf(name, ratio, budget, champion=champion_seconds)
+    assert ratio <= budget, (
+        f"the candidate's p{q} latency {candidate_seconds * 1e3:.3f} ms is {ratio:.2f}x champion version "
+        f"{champion.version}'s {champion_seconds * 1e3:.3f} ms (served side by side, {rounds} pairs), over "
+        f"latency_regression_ratio_budget {budget}; the model got slower to serve (more or deeper trees, "
+        "or a step that does not compile)"
+    )
+
+
+def test_serving_p50_not_slower_than_champion(benchmark, serving_client, champion_client, champion, settings, record_perf):
+    _gate_ratio(50, benchmark, serving_client, champion_client, champion, settings, record_perf)
+
+
+def test_serving_p99_not_slower_than_champion(benchmark, serving_client, champion_client, champion, settings, record_perf):
+    _gate_ratio(99, benchmark, serving_client, champion_client, champion, settings, record_perf)
