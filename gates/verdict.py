@@ -87,6 +87,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         reasons=refusals(config, outcomes, results, exitstatus),
         comparison=findings.comparison,
         perf=findings.perf,
+        serving=findings.serving,
     )
     artifacts = Path(settings.artifacts_dir)
     verdict: list[str] = []

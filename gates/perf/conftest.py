@@ -43,8 +43,9 @@ def record_perf(record_gate, findings, candidate, gate_run):
     """Put one measured value with its budget on the gate report, its perf table and the run's metrics."""
     from model import tracking
 
-    def record(name: str, value: float, budget: float, champion: float | None = None) -> None:
-        record_gate(round(value, 6), budget)
+    def record(name: str, value: float, budget: float | None, champion: float | None = None) -> None:
+        if budget is not None:  # a gate's own value; without a budget, a number shown beside it
+            record_gate(round(value, 6), budget)
         findings.perf[name] = {"value": value, "budget": budget, "champion": champion}
         metrics = {f"perf.{name}": value}
         if champion is not None:

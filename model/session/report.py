@@ -38,6 +38,8 @@ class GateReport:
     champion_version: str | None = None
     comparison: dict[str, Any] = field(default_factory=dict)
     perf: dict[str, Any] = field(default_factory=dict)
+    # What serves the candidate: engine (onnxruntime or scikit-learn), precision, why not compiled.
+    serving: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:
@@ -86,10 +88,19 @@ class GateReport:
                 "",
                 f"McNemar exact p-value (candidate worse): {_fmt(c.get('p_value'))}",
             ]
+        if self.serving:
+            engine = self.serving.get("engine", "")
+            why = self.serving.get("compile_skipped_because", "")
+            lines += ["", "## Serving", ""]
+            lines.append(
+                f"Served by **{engine}**" + (f" ({self.serving.get('precision')} precision)." if not why else f": {why}")
+            )
         if self.perf:
-            lines += ["", "## Performance", "", "| measure | value | budget |", "| --- | --- | --- |"]
+            lines += ["", "## Performance", "", "| measure | value | budget | champion's value |", "| --- | --- | --- | --- |"]
             for name, row in self.perf.items():
-                lines.append(f"| {name} | {_fmt(row.get('value'))} | {_fmt(row.get('budget'))} |")
+                lines.append(
+                    f"| {name} | {_fmt(row.get('value'))} | {_fmt(row.get('budget'))} | {_fmt(row.get('champion'))} |"
+                )
         return "\n".join(lines) + "\n"
 
     def write(self, folder: Path) -> list[Path]:
