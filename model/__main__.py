@@ -64,12 +64,14 @@ class StartupError(RuntimeError):
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from model import tracking
     from model.serving import runner as server
     from model.tracking import TrackingError, load_servable
     from monitoring.metrics import ExporterError
 
     settings = load_settings(pyproject=Path("pyproject.toml"))
     model_uri = args.model_uri or settings.champion_uri
+    tracking.quiet_progress_bars()  # a download bar in a server's log is noise
     try:
         servable = load_servable(model_uri, settings.tracking_uri)
         # Checked before any socket opens: a signature we cannot serve is a start-up error.

@@ -102,6 +102,16 @@ class Pairs:
         return percentile(self.other_seconds, q) / percentile(self.base_seconds, q)
 
 
+def measure_pairs(benchmark, group: str, pairs: Pairs, seconds: float = PAIR_SECONDS, most: int = MAX_PAIRS) -> int:
+    """Run `pairs` as a pytest-benchmark measurement of as many rounds as fit `seconds`; the rounds run."""
+    rounds = rounds_for(pairs, seconds, most)
+    pairs.clear()  # the warm-up rounds are not measured
+    benchmark.group = group
+    benchmark.pedantic(pairs, rounds=rounds)
+    timings(benchmark)
+    return rounds
+
+
 def timings(benchmark) -> list[float]:
     """pytest-benchmark's raw per-round timings: the percentiles budgets are written in."""
     if benchmark.disabled or benchmark.stats is None:

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from gates.perf.measure import MAX_PAIRS, PAIR_SECONDS, Pairs, rounds_for, timings
+from gates.perf.measure import (
+    Pairs,
+    measure_pairs,
+    rounds_for,
+    timings,
+)
 from model.serving.latency import percentile
 
 pytestmark = pytest.mark.perf_gate
@@ -17,11 +22,7 @@ pytestmark = pytest.mark.perf_gate
 
 def test_exporter_overhead_within_budget(benchmark, serving_client, instrumented_client, settings, record_perf):
     pairs = Pairs(serving_client.predict, instrumented_client.predict)
-    rounds = rounds_for(pairs, PAIR_SECONDS, MAX_PAIRS)
-    pairs.clear()
-    benchmark.group = "exporter"
-    benchmark.pedantic(pairs, rounds=rounds)
-    timings(benchmark)
+    rounds = measure_pairs(benchmark, "exporter", pairs)
     added, budget = pairs.extra_p50, settings.exporter_overhead_budget_seconds
     benchmark.extra_info.update({"extra_p50_seconds": added, "budget_seconds": budget, "bare_p50_seconds": pairs.base_p50})
     record_perf("exporter_overhead_p50_seconds", added, budget)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from gates.perf.measure import Pairs, rounds_for, timings
+from gates.perf.measure import Pairs, measure_pairs, rounds_for
 from model.serving.latency import percentile
 
 pytestmark = pytest.mark.perf_gate
@@ -28,11 +28,7 @@ def _gate_ratio(q: int, benchmark, serving_client, champion_client, champion, se
         record_perf(name, 1.0, settings.latency_regression_ratio_budget)
         return
     pairs = Pairs(champion_client.predict, serving_client.predict)
-    rounds = rounds_for(pairs, REGRESSION_SECONDS, REGRESSION_PAIRS)
-    pairs.clear()
-    benchmark.group = "latency vs champion"
-    benchmark.pedantic(pairs, rounds=rounds)
-    timings(benchmark)
+    rounds = measure_pairs(benchmark, "latency vs champion", pairs, REGRESSION_SECONDS, REGRESSION_PAIRS)
     ratio = pairs.ratio(q)
     budget = settings.latency_regression_ratio_budget
     candidate_seconds = percentile(pairs.other_seconds, q)

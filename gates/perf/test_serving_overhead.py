@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import pytest
 
-from gates.perf.measure import MAX_PAIRS, PAIR_SECONDS, Pairs, rounds_for, timings
+from gates.perf.measure import (
+    Pairs,
+    measure_pairs,
+)
 
 pytestmark = pytest.mark.perf_gate
 
 
 def test_serving_overhead_within_budget(benchmark, in_process_predict, serving_client, settings, record_perf):
     pairs = Pairs(in_process_predict, serving_client.predict)
-    rounds = rounds_for(pairs, PAIR_SECONDS, MAX_PAIRS)
-    pairs.clear()
-    benchmark.group = "serving overhead"
-    benchmark.pedantic(pairs, rounds=rounds)
-    timings(benchmark)
+    rounds = measure_pairs(benchmark, "serving overhead", pairs)
     overhead, budget = pairs.extra_p50, settings.serving_overhead_budget_seconds
     benchmark.extra_info.update(
         {"overhead_p50_seconds": overhead, "predict_p50_seconds": pairs.base_p50, "budget_seconds": budget}

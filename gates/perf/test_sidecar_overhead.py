@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import pytest
 
-from gates.perf.measure import MAX_PAIRS, PAIR_SECONDS, Pairs, rounds_for, timings
+from gates.perf.measure import (
+    Pairs,
+    measure_pairs,
+)
 
 pytestmark = pytest.mark.perf_gate
 
 
 def test_sidecar_overhead_within_budget(benchmark, serving_client, sidecar_client, settings, record_perf):
     pairs = Pairs(serving_client.predict, sidecar_client.predict)
-    rounds = rounds_for(pairs, PAIR_SECONDS, MAX_PAIRS)
-    pairs.clear()
-    benchmark.group = "sidecar"
-    benchmark.pedantic(pairs, rounds=rounds)
-    timings(benchmark)
+    rounds = measure_pairs(benchmark, "sidecar", pairs)
     overhead = pairs.extra_p50
     budget = settings.sidecar_overhead_budget_seconds
     benchmark.extra_info.update({"p50_overhead_seconds": overhead, "budget_seconds": budget})
