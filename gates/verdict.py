@@ -13,16 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from gates import stash
 from gates.candidate import Candidate, MissingPiece
 from gates.outcomes import GateOutcomes
-from gates.stash import (
-    BACKGROUND_KEY,
-    CANDIDATE_KEY,
-    FINDINGS_KEY,
-    OUTCOMES_KEY,
-    SETTINGS_KEY,
-    VERDICT_KEY,
-)
 from model.session.report import GateReport, GateResult
 
 
@@ -70,13 +63,13 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
     from model.session import promotion
 
     config = session.config
-    outcomes = config.stash.get(OUTCOMES_KEY, None)
+    outcomes = config.stash.get(stash.OUTCOMES_KEY, None)
     if outcomes is None:
         return
-    settings = config.stash[SETTINGS_KEY]
-    candidate = config.stash[CANDIDATE_KEY]
-    findings = config.stash[FINDINGS_KEY]
-    background = config.stash.get(BACKGROUND_KEY, None)
+    settings = config.stash[stash.SETTINGS_KEY]
+    candidate = config.stash[stash.CANDIDATE_KEY]
+    findings = config.stash[stash.FINDINGS_KEY]
+    background = config.stash.get(stash.BACKGROUND_KEY, None)
     trusted = background.finish() if background is not None else None
     results = outcomes.results()
     report = GateReport(
@@ -104,7 +97,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         if session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     verdict += _record_on_run(candidate, report, artifacts)
-    config.stash[VERDICT_KEY] = verdict
+    config.stash[stash.VERDICT_KEY] = verdict
 
 
 def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifacts: Path) -> tuple[GateReport, list[str]]:
