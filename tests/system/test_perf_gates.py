@@ -11,7 +11,8 @@ import json
 
 import pytest
 
-from tests.project import copy_project
+from model import tracking
+from tests.support.project import copy_project
 
 pytestmark = pytest.mark.slow
 
@@ -53,4 +54,4 @@ def test_a_model_too_slow_to_serve_is_stopped_by_the_perf_gates_and_nothing_is_r
     assert store.versions() == []
     run = store.latest_run()
     assert PERF_MEASURES <= {k.removeprefix("perf.") for k in run.data.metrics}
-    assert run.data.tags["mlgate.gate.perf.test_serving_p50_latency_within_budget"].startswith("failed value=")
+    assert run.data.tags[tracking.gate_tag_key("perf", "test_serving_p50_latency_within_budget")].startswith("failed value=")
