@@ -2,7 +2,7 @@
 
 One red session in a project copy, with a 2,000-tree forest that passes
 every accuracy gate but needs ~60 ms a prediction. (Green sessions, where the
-perf gates pass on the default model, are tests/test_gate_session.py's.)
+perf gates pass on the default model, are tests/system/test_gate_session.py's.)
 """
 
 from __future__ import annotations
