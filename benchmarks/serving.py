@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.serving.latency import percentile
+from model.serving.runner import bind_socket
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -159,12 +160,6 @@ def sequential(ports: dict[str, int], requests, model, frames, seconds: float) -
 # --- the servers --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start(command: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
     handle = log.open("w")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
@@ -234,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
     }
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
-    mlflow_port, mlgate_port = free_port(), free_port()
+    # Two ports nothing listens on, told apart by holding both sockets at once.
+    with bind_socket("127.0.0.1", 0) as first, bind_socket("127.0.0.1", 0) as second:
+        mlflow_port, mlgate_port = first.getsockname()[1], second.getsockname()[1]
     servers = {
         "mlflow models serve": (
             [

@@ -1,7 +1,11 @@
 """Fixtures shared by the harness's own tests.
 
+Tests are grouped by kind: tests/unit (the pure core, seconds),
+tests/integration (real servers and tools), tests/system (whole gate
+sessions); what they share that is not a fixture is in tests/support.
+
 Session tests run `pytest gates/` in a throwaway copy of the project
-(tests/project.py) and then read what it left behind: the copy's SQLite
+(tests/support/project.py) and then read what it left behind: the copy's SQLite
 tracking store, its registry and its artifacts/ folder. They read the store
 with an `MlflowClient` built for that store's URI, never through mlflow's
 process-wide tracking URI, so no test can point another at the wrong store.
@@ -17,7 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.project import Project, copy_project, loosen_perf_budgets
+from model import tracking
+from tests.support.behaviour import SUITE, Linear
+from tests.support.project import Project, copy_project, loosen_perf_budgets
 
 MODEL_NAME = "mlgate-classifier"
 
@@ -97,7 +103,7 @@ class TrackingStore:
         from mlflow.exceptions import MlflowException
 
         try:
-            return str(self.client.get_model_version_by_alias(name, "champion").version)
+            return str(self.client.get_model_version_by_alias(name, tracking.CHAMPION_ALIAS).version)
         except MlflowException as error:
             if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None
@@ -124,3 +130,72 @@ def tracking_store() -> Callable[[str], TrackingStore]:
     from mlflow import MlflowClient
 
     return lambda uri: TrackingStore(MlflowClient(tracking_uri=uri, registry_uri=uri))
+
+
+# --- metrics on a registry of the test's own (prometheus client_python's habit) -------------
+
+
+@pytest.fixture
+def registry():
+    """A registry of this test's own: counts start at zero and never leak between tests."""
+    import os
+
+    from monitoring.metrics import build_registry
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        pytest.skip("PROMETHEUS_MULTIPROC_DIR is set in the test environment; unset it to run in-process tests")
+    return build_registry()
+
+
+@pytest.fixture
+def metrics(registry):
+    """The metrics under test, on this test's registry."""
+    from monitoring.metrics import ServingMetrics
+
+    return ServingMetrics(registry)
+
+
+# --- the default dataset for the behaviour tests (unit and integration) ---------------------
+
+
+@pytest.fixture(scope="module")
+def split():
+    """The default dataset split as the gates split it: the holdout the claims are searched around."""
+    from model.data import load_dataset, split_holdout
+    from model.settings import Settings
+
+    settings = Settings()
+    return split_holdout(load_dataset(settings.dataset, settings.target), settings.holdout_fraction, settings.random_seed)
+
+
+@pytest.fixture(scope="module")
+def holdout(split):
+    """Holdout features in the form the model takes."""
+    from model.training import as_model_input
+
+    return as_model_input(split.holdout.features)
+
+
+@pytest.fixture(scope="module")
+def schema(holdout):
+    """The rows the shipped data suite accepts: what hypothesis draws from."""
+    import json
+
+    from model.behaviour import schema as behaviour_schema
+
+    return behaviour_schema.schema_for(json.loads(SUITE.read_text()), holdout, [0, 1], "target")
+
+
+@pytest.fixture(scope="module")
+def linear(holdout) -> Linear:
+    """A fast stand-in: malignant (0) more likely with size and concavity, as in the data."""
+    return Linear(holdout, {"worst radius": 2.0, "mean concave points": 1.5, "worst texture": 0.5})
+
+
+@pytest.fixture(scope="module")
+def forest(split):
+    """The real default RandomForest, trained once per module: the model the gates judge."""
+    from model.settings import Settings
+    from model.training import train_model
+
+    return train_model(split.train, Settings())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import http.client
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import time
 import pytest
 
 from gates.perf.measure import KeptAlive
-from model.serving.runner import freeze_heap, running
+from model.serving.runner import bind_socket, freeze_heap, running
 
 SIDECAR_START_SECONDS = 60
 
@@ -164,8 +163,7 @@ def instrumented_url(candidate_servable, settings, one_row_payloads):
 @pytest.fixture(scope="session")
 def sidecar_url(serving_url, tmp_path_factory):
     """`python -m monitoring.exporter` proxying our server, as it would front `mlflow models serve`."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+    with bind_socket("127.0.0.1", 0) as probe:  # a port nothing listens on, for the sidecar to bind
         port = probe.getsockname()[1]
     log = tmp_path_factory.mktemp("sidecar") / "sidecar.log"
     with log.open("w") as output:

@@ -1,7 +1,7 @@
 """Behavioural checks: what a model does on rows nobody sampled, searched with hypothesis.
 
 Pure library, no pytest. `gates/model/test_behaviour.py` runs these searches
-on the candidate; `tests/test_behaviour.py` runs the same checks on models
+on the candidate; `tests/unit/test_behaviour.py` runs the same checks on models
 built to break them. The rows come from `model.behaviour.schema`, the
 declared expectations from `model.behaviour.spec`.
 

@@ -6,8 +6,9 @@ absolute paths rewritten), so every fault starts from the same registry and
 none can disturb another. The faults run a few at a time as real
 subprocesses: gates going red, a `-k` subset, SIGKILL while training and
 while registering, the tracking server dying, the dataset changing under the
-session, two sessions racing to promote. Each test then reads its fault's
-store; the last prints the matrix (fault, exit status, champion before and
+session, two sessions racing to promote. FAULTS is the table: each fault,
+how it is injected, and what it must leave behind; one test body reads each
+fault's store against its row. The last test prints the matrix (fault, exit status, champion before and
 after, run status) that the README's reliability section quotes.
 
 Kills are placed by watching the store, not by sleeping: "training" is the
@@ -20,24 +21,25 @@ window while it is killed.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.project import VENV_BIN, Project, clean_env
+from model import tracking
+from tests.support.ports import free_port
+from tests.support.processes import stop, wait_until
+from tests.support.project import Project, clean_env
+from tests.support.serving import mlflow_tracking_server
 
 pytestmark = pytest.mark.slow
 
@@ -97,13 +99,12 @@ def start_session(project: Project, *args: str, env: dict | None = None) -> subp
 
 
 def finish_session(process: subprocess.Popen) -> Outcome:
+    """Wait for the session to end by itself; one that outlives its timeout fails the fault and is killed."""
     try:
         code = process.wait(timeout=SESSION_TIMEOUT_SECONDS)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    process.log.close()
+        stop(process, signal.SIGKILL)  # a no-op once it has ended
+        process.log.close()
     status = KILLED if code == -signal.SIGKILL else str(code)
     return Outcome(status, Path(process.log.name).read_text(errors="replace"))
 
@@ -114,9 +115,7 @@ def stopped_on_error(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
     try:
         yield process
     except BaseException:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop(process, signal.SIGKILL)
         raise
 
 
@@ -125,7 +124,7 @@ def run_session(project: Project, *args: str, env: dict | None = None) -> Outcom
 
 
 def kill(process: subprocess.Popen) -> Outcome:
-    process.send_signal(signal.SIGKILL)
+    stop(process, signal.SIGKILL)
     return finish_session(process)
 
 
@@ -140,17 +139,8 @@ def query(db: Path, sql: str, *params) -> list[tuple]:
 
 
 def wait_for(condition: Callable[[], object], process: subprocess.Popen | None, what: str, timeout: float = 180):
-    """Poll until `condition()` is truthy; fail if the session ends first or time runs out."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = condition()
-        if found:
-            return found
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"the session ended (exit {process.returncode}) before {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(POLL_SECONDS)
+    """Poll the store until `condition()` holds; fail if the session ends first or time runs out."""
+    return wait_until(condition, what, timeout, process=process, poll_seconds=POLL_SECONDS)
 
 
 def new_run(db: Path, baseline_runs: set[str]) -> str | None:
@@ -197,12 +187,6 @@ def set_settings(project: Project, **values) -> None:
     pyproject = project.root / "pyproject.toml"
     lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())
     pyproject.write_text(pyproject.read_text().replace("[tool.mlgate]\n", "[tool.mlgate]\n" + lines, 1))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- the faults -------------------------------------------------------------------------------
@@ -290,19 +274,12 @@ def tracking_server_stops(project: Project, frame) -> Outcome:
     """A real `mlflow server` on the copy's store; killed once the model is trained."""
     db = db_path(project)
     baseline = {r for (r,) in query(db, "SELECT run_uuid FROM runs")}
-    port = free_port()
-    server = subprocess.Popen(
-        [str(VENV_BIN / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{db}",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        cwd=project.root, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the server and its workers die together
-    )
-    try:
-        wait_for(lambda: _healthy(port), server, "the tracking server answered /health", timeout=120)
+    server = mlflow_tracking_server(f"sqlite:///{db}", free_port(), cwd=project.root, log=project.root / "server.log")
+    with server:
         # A dead server costs MLflow's default 7 retries with backoff (~4 min) per call; a
         # gate session should fail fast instead.
         env = clean_env(
-            MLFLOW_TRACKING_URI=f"http://127.0.0.1:{port}",
+            MLFLOW_TRACKING_URI=server.url,
             MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
             MLFLOW_HTTP_REQUEST_TIMEOUT="10",
         )
@@ -310,23 +287,10 @@ def tracking_server_stops(project: Project, frame) -> Outcome:
             run_id = wait_for(lambda: new_run(db, baseline), process, "the run opened through the server")
             wait_for(lambda: has_param(db, run_id, "train_rows"), process, "the model was trained")
             time.sleep(1.0)  # past the call that logged train_rows: gates are running
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+            server.kill()  # the server and its workers, by process group
             outcome = finish_session(process)
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
     outcome.notes.append("server killed 1 s after train_rows was logged through it")
     return outcome
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _paused_session(project: Project, order: str, *args: str) -> tuple[subprocess.Popen, Path]:
@@ -378,27 +342,6 @@ def two_sessions_race(project: Project, frame) -> Outcome:
     return outcome
 
 
-FAULTS: dict[str, tuple[str, Callable[[Project, object], Outcome]]] = {
-    "data_gate_red": ("data gate red (corrupted CSV)", data_gate_red),
-    "model_gate_red": ("model gate red (min_holdout_accuracy = 1.0)", model_gate_red),
-    "behaviour_gate_red": ("behaviour gate red (a false declared expectation)", behaviour_gate_red),
-    "k_subset": ("-k subset (`-k accuracy`)", k_subset),
-    "sigkill_while_training": ("SIGKILL while training", sigkill_while_training),
-    "sigkill_while_registering": ("SIGKILL between registration and the alias move", sigkill_while_registering),
-    "tracking_server_stops": ("tracking server killed mid-session", tracking_server_stops),
-    "dataset_truncated_before_read": ("dataset truncated after start-up, before the read", dataset_truncated_before_read),
-    "dataset_deleted_before_read": ("dataset deleted after start-up, before the read", dataset_deleted_before_read),
-    "dataset_deleted_after_read": ("dataset deleted just after the session read it", dataset_deleted_after_read),
-    "two_sessions_race": ("two green sessions race to promote", two_sessions_race),
-}
-# Started first: the longest.
-ORDER = [
-    "two_sessions_race", "tracking_server_stops", "sigkill_while_registering", "dataset_deleted_after_read",
-    "data_gate_red", "model_gate_red", "behaviour_gate_red", "dataset_truncated_before_read",
-    "sigkill_while_training", "k_subset", "dataset_deleted_before_read",
-]
-
-
 # --- running the matrix --------------------------------------------------------------------------
 
 
@@ -426,7 +369,7 @@ class Row:
 
     @property
     def reason(self) -> str:
-        reasons = [r.data.tags.get("mlgate.refused_because", "") for r in self.runs]
+        reasons = [r.data.tags.get(tracking.TAG_REFUSED_BECAUSE, "") for r in self.runs]
         text = " / ".join(r for r in reasons if r)
         if not text and self.report and not self.report.get("promoted"):
             text = "(not on the run) report: " + " ".join(self.report.get("reasons", []))
@@ -440,6 +383,170 @@ class Matrix:
     baseline: Project
     rows: dict[str, Row]
     seconds: float
+
+
+# --- what each fault must leave behind -------------------------------------------------------------
+
+ANY_FAILURE = "any failure"  # an exit status that is neither 0 nor a kill
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One row of the table: the fault, how it is injected, and what it must leave behind.
+
+    `champion_after` and `versions_after` are what the store holds once the
+    fault's session ended (None: not a fixed value, the row's `check` says);
+    `run_statuses` are the fault's own runs, oldest first; `refused_because`
+    are fragments of the reason tag on its FAILED run (and the report then says
+    it promoted nothing); `check` holds what is particular to this fault.
+    """
+
+    key: str
+    title: str
+    inject: Callable[[Project, object], Outcome]
+    exit_status: str | None  # "0", "1", KILLED or ANY_FAILURE; None: the check decides
+    champion_after: str | None = "1"
+    versions_after: tuple[str, ...] | None = ("1",)
+    run_statuses: tuple[str, ...] | None = ("FAILED",)
+    refused_because: tuple[str, ...] | None = None
+    check: Callable[[Row, Callable], None] | None = None
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def behaviour_red_reports_the_example(row: Row, tracking_store) -> None:
+    (gate,) = [g for g in row.report["gates"] if g["status"] != "passed"]
+    assert "e.g. holdout row " in gate["message"]  # the falsifying example, in the report
+    # The champion breaks the false claim too: the candidate is red, but it is no regression.
+    regression = [g for g in row.report["gates"] if g["name"].startswith("test_no_behavioural_regression")]
+    assert regression and all(g["status"] == "passed" for g in regression)
+
+
+def killed_while_training_left_no_verdict(row: Row, tracking_store) -> None:
+    assert row.outcome.extra["killed_while_training"], row.outcome.notes
+    # Nobody lived to mark the run: it stays RUNNING, with no verdict tag.
+    assert tracking.TAG_REFUSED_BECAUSE not in row.runs[0].data.tags
+    assert row.runs[0].data.tags[tracking.TAG_GATE_STATUS] == tracking.STATUS_RUNNING
+
+
+def killed_while_registering_left_an_orphan_and_the_old_bundle(row: Row, tracking_store) -> None:
+    extra = row.outcome.extra
+    # The kill landed in the window: version 2 existed and the alias had not moved.
+    assert extra["frozen_version"] == "2" and extra["alias_when_killed"] == "1", row.outcome.notes
+    # The bundle on disk is still the champion's: the new one is swapped in only after the alias moves.
+    bundle = json.loads((row.project.artifacts / "gate_report.json").read_text())
+    assert bundle["champion_version"] == "1"
+
+
+def server_gone_reason_only_in_the_local_report(row: Row, tracking_store) -> None:
+    # The store was gone: the run could not be marked, the reason is in the local report.
+    assert row.report is not None and row.report["promoted"] is False
+    assert any("did not pass" in reason for reason in row.report["reasons"])
+    assert "Could not record the verdict on run" in row.outcome.output
+
+
+def deleted_before_read_errors_with_the_cause(row: Row, tracking_store) -> None:
+    # Every gate that reads data errors with the cause; the run says the session failed.
+    assert "data/breast_cancer.csv does not exist" in row.outcome.output
+    assert "INTERNALERROR" not in row.outcome.output
+
+
+def deleted_after_read_promotes_what_the_gates_saw(row: Row, tracking_store) -> None:
+    """Correct by design: the session read the bytes once; the model and the data gate both judged them."""
+    assert not (row.project.root / "data" / "breast_cancer.csv").exists()
+    (run,) = row.runs
+    # Trained and validated on the whole file as it was read (569 rows), not on what is on disk now.
+    assert int(run.data.params["train_rows"]) + int(run.data.params["holdout_rows"]) == 569
+    gate_tags = {k: v for k, v in run.data.tags.items() if k.startswith(tracking.gate_tag_key("data", ""))}
+    assert gate_tags and all(v.startswith("passed") for v in gate_tags.values())
+
+
+def race_leaves_the_alias_on_a_fully_green_version(row: Row, tracking_store) -> None:
+    store = tracking_store(row.project.tracking_uri)
+    champion = store.client.get_model_version_by_alias(MODEL_NAME, tracking.CHAMPION_ALIAS)
+    gate_tags = {k: v for k, v in champion.tags.items() if k.startswith(tracking.GATE_TAG_PREFIX)}
+    assert str(champion.version) != "1"
+    assert len(gate_tags) > 100 and all(v.startswith("passed") for v in gate_tags.values())
+    run = store.client.get_run(champion.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags[tracking.TAG_GATE_STATUS] == tracking.STATUS_PASSED
+    # Each session that exited 0 registered a version; the alias is on one of them. A session
+    # that finished second may instead refuse because @champion moved under it: it exits 1,
+    # says so, and the version it registered (if it got that far) is tagged as refused.
+    statuses = row.outcome.exit_status.split(", ")
+    refusals = [out for out in row.outcome.extra["outputs"] if "@champion moved from version" in out]
+    assert statuses.count("0") >= 1 and len(statuses) - statuses.count("0") == len(refusals)
+    assert 1 + statuses.count("0") <= len(row.versions_after) <= 1 + len(statuses)
+    for version in row.versions_after[1:]:
+        tags = store.client.get_model_version(MODEL_NAME, version).tags
+        assert version == str(champion.version) or tracking.TAG_REFUSED_BECAUSE in tags or statuses == ["0", "0"]
+    promoted = {r.data.tags.get(tracking.TAG_CHAMPION_VERSION) for r in row.runs if r.info.status == "FINISHED"}
+    assert str(champion.version) in promoted
+
+
+FAULTS: dict[str, Fault] = {
+    fault.key: fault
+    for fault in [
+        Fault(
+            "data_gate_red", "data gate red (corrupted CSV)", data_gate_red, "1",
+            refused_because=(
+                "column_values_to_not_be_null[mean radius]] (failed)",
+                "column_values_to_be_between[mean radius]] (failed)",
+            ),
+        ),
+        Fault(
+            "model_gate_red", "model gate red (min_holdout_accuracy = 1.0)", model_gate_red, "1",
+            refused_because=("test_holdout_accuracy_meets_minimum (failed)",),
+        ),
+        Fault(
+            "behaviour_gate_red", "behaviour gate red (a false declared expectation)", behaviour_gate_red, "1",
+            refused_because=("test_directional_effect_as_declared[larger_worst_radius_not_less_malignant] (failed)",),
+            check=behaviour_red_reports_the_example,
+        ),
+        Fault(
+            "k_subset", "-k subset (`-k accuracy`)", k_subset, "1",
+            refused_because=("-k 'accuracy' selected a subset of the gates",),
+        ),
+        Fault(
+            "sigkill_while_training", "SIGKILL while training", sigkill_while_training, KILLED,
+            run_statuses=("RUNNING",), check=killed_while_training_left_no_verdict,
+        ),
+        Fault(
+            "sigkill_while_registering", "SIGKILL between registration and the alias move", sigkill_while_registering,
+            KILLED, versions_after=("1", "2"),  # an orphan: registered, never crowned
+            run_statuses=("RUNNING",), check=killed_while_registering_left_an_orphan_and_the_old_bundle,
+        ),
+        Fault(
+            "tracking_server_stops", "tracking server killed mid-session", tracking_server_stops, "1",
+            run_statuses=("RUNNING",), check=server_gone_reason_only_in_the_local_report,
+        ),
+        Fault(
+            "dataset_truncated_before_read", "dataset truncated after start-up, before the read",
+            dataset_truncated_before_read, "1",
+            refused_because=("test_expectation_holds[table_row_count_to_be_between] (failed)",),
+        ),
+        Fault(
+            "dataset_deleted_before_read", "dataset deleted after start-up, before the read",
+            dataset_deleted_before_read, ANY_FAILURE, check=deleted_before_read_errors_with_the_cause,
+        ),
+        Fault(
+            "dataset_deleted_after_read", "dataset deleted just after the session read it",
+            dataset_deleted_after_read, "0", champion_after="2", versions_after=None, run_statuses=("FINISHED",),
+            check=deleted_after_read_promotes_what_the_gates_saw,
+        ),
+        Fault(
+            "two_sessions_race", "two green sessions race to promote", two_sessions_race, None,
+            champion_after=None, versions_after=None, run_statuses=None,
+            check=race_leaves_the_alias_on_a_fully_green_version,
+        ),
+    ]
+}
+# Started first: the longest.
+ORDER = [
+    "two_sessions_race", "tracking_server_stops", "sigkill_while_registering", "dataset_deleted_after_read",
+    "data_gate_red", "model_gate_red", "behaviour_gate_red", "dataset_truncated_before_read",
+    "sigkill_while_training", "k_subset", "dataset_deleted_before_read",
+]
 
 
 @pytest.fixture(scope="module")
@@ -461,8 +568,8 @@ def matrix(tmp_path_factory, make_project, tracking_store, breast_cancer_frame) 
 
     def attempt(key: str):
         try:
-            return FAULTS[key][1](projects[key], breast_cancer_frame), None
-        except BaseException as error:  # noqa: BLE001 - reported by the fault's own test
+            return FAULTS[key].inject(projects[key], breast_cancer_frame), None
+        except BaseException as error:  # noqa: BLE001 - reported by the fault's row
             return None, error
 
     with ThreadPoolExecutor(max_workers=PARALLEL_FAULTS) as pool:
@@ -476,7 +583,7 @@ def matrix(tmp_path_factory, make_project, tracking_store, breast_cancer_frame) 
         report_path = project.artifacts / "gate_report.json"
         rows[key] = Row(
             key=key,
-            fault=FAULTS[key][0],
+            fault=FAULTS[key].title,
             outcome=outcome,
             error=error,
             project=project,
@@ -497,158 +604,33 @@ def row_for(matrix: Matrix, key: str) -> Row:
     return row
 
 
-def champion_stayed(row: Row) -> None:
-    assert row.champion_after == row.champion_before == "1", f"@champion moved: {row.champion_before} -> {row.champion_after}"
+# --- one test body, one row per fault ------------------------------------------------------------
 
 
-def nothing_registered(row: Row) -> None:
-    assert row.versions_after == row.versions_before, f"versions {row.versions_before} -> {row.versions_after}"
-
-
-def refused(row: Row, *fragments: str) -> str:
-    """The run ended FAILED with its reason tag; returns the reason."""
-    assert [r.info.status for r in row.runs] == ["FAILED"], row.run_status
-    tags = row.runs[0].data.tags
-    assert tags["mlgate.gate_status"] == "failed"
-    reason = tags["mlgate.refused_because"]
-    for fragment in fragments:
-        assert fragment in reason, reason
-    assert row.report is not None and row.report["promoted"] is False
-    return reason
-
-
-# --- one test per fault --------------------------------------------------------------------------
-
-
-def test_data_gate_red_keeps_the_champion(matrix):
-    row = row_for(matrix, "data_gate_red")
-    assert row.outcome.exit_status == "1"
-    champion_stayed(row)
-    nothing_registered(row)
-    refused(row, "column_values_to_not_be_null[mean radius]] (failed)", "column_values_to_be_between[mean radius]] (failed)")
-
-
-def test_model_gate_red_keeps_the_champion(matrix):
-    row = row_for(matrix, "model_gate_red")
-    assert row.outcome.exit_status == "1"
-    champion_stayed(row)
-    nothing_registered(row)
-    refused(row, "test_holdout_accuracy_meets_minimum (failed)")
-
-
-def test_behaviour_gate_red_keeps_the_champion_and_reports_the_example(matrix):
-    row = row_for(matrix, "behaviour_gate_red")
-    assert row.outcome.exit_status == "1"
-    champion_stayed(row)
-    nothing_registered(row)
-    refused(row, "test_directional_effect_as_declared[larger_worst_radius_not_less_malignant] (failed)")
-    (gate,) = [g for g in row.report["gates"] if g["status"] != "passed"]
-    assert "e.g. holdout row " in gate["message"]  # the falsifying example, in the report
-    # The champion breaks the false claim too: the candidate is red, but it is no regression.
-    regression = [g for g in row.report["gates"] if g["name"].startswith("test_no_behavioural_regression")]
-    assert regression and all(g["status"] == "passed" for g in regression)
-
-
-def test_k_subset_keeps_the_champion(matrix):
-    row = row_for(matrix, "k_subset")
-    assert row.outcome.exit_status == "1"
-    champion_stayed(row)
-    nothing_registered(row)
-    refused(row, "-k 'accuracy' selected a subset of the gates")
-
-
-def test_sigkill_while_training_keeps_the_champion(matrix):
-    row = row_for(matrix, "sigkill_while_training")
-    assert row.outcome.exit_status == KILLED
-    assert row.outcome.extra["killed_while_training"], row.outcome.notes
-    champion_stayed(row)
-    nothing_registered(row)
-    # Nobody lived to mark the run: it stays RUNNING, with no verdict tag.
-    assert row.run_status == "RUNNING"
-    assert "mlgate.refused_because" not in row.runs[0].data.tags
-    assert row.runs[0].data.tags["mlgate.gate_status"] == "running"
-
-
-def test_sigkill_while_registering_keeps_the_champion(matrix):
-    row = row_for(matrix, "sigkill_while_registering")
-    extra = row.outcome.extra
-    assert row.outcome.exit_status == KILLED
-    # The kill landed in the window: version 2 existed and the alias had not moved.
-    assert extra["frozen_version"] == "2" and extra["alias_when_killed"] == "1", row.outcome.notes
-    champion_stayed(row)
-    assert row.versions_after == ["1", "2"]  # an orphan: registered, never crowned
-    assert row.run_status == "RUNNING"
-    # The bundle on disk is still the champion's: the new one is swapped in only after the alias moves.
-    bundle = json.loads((row.project.artifacts / "gate_report.json").read_text())
-    assert bundle["champion_version"] == "1"
-
-
-def test_tracking_server_stopping_keeps_the_champion(matrix):
-    row = row_for(matrix, "tracking_server_stops")
-    assert row.outcome.exit_status == "1"
-    champion_stayed(row)
-    nothing_registered(row)
-    # The store was gone: the run could not be marked, the reason is in the local report.
-    assert row.run_status == "RUNNING"
-    assert row.report is not None and row.report["promoted"] is False
-    assert any("did not pass" in reason for reason in row.report["reasons"])
-    assert "Could not record the verdict on run" in row.outcome.output
-
-
-def test_dataset_truncated_before_the_read_keeps_the_champion(matrix):
-    row = row_for(matrix, "dataset_truncated_before_read")
-    assert row.outcome.exit_status == "1"
-    champion_stayed(row)
-    nothing_registered(row)
-    refused(row, "test_expectation_holds[table_row_count_to_be_between] (failed)")
-
-
-def test_dataset_deleted_before_the_read_keeps_the_champion(matrix):
-    row = row_for(matrix, "dataset_deleted_before_read")
-    assert row.outcome.exit_status not in ("0", KILLED)
-    champion_stayed(row)
-    nothing_registered(row)
-    # Every gate that reads data errors with the cause; the run says the session failed.
-    assert "data/breast_cancer.csv does not exist" in row.outcome.output
-    assert "INTERNALERROR" not in row.outcome.output
-    assert [r.info.status for r in row.runs] == ["FAILED"]
-
-
-def test_dataset_deleted_after_the_read_promotes_what_the_gates_saw(matrix):
-    """Correct by design: the session read the bytes once; the model and the data gate both judged them."""
-    row = row_for(matrix, "dataset_deleted_after_read")
-    assert row.outcome.exit_status == "0", row.outcome.output[-3000:]
-    assert not (row.project.root / "data" / "breast_cancer.csv").exists()
-    assert (row.champion_before, row.champion_after) == ("1", "2")
-    (run,) = row.runs
-    assert run.info.status == "FINISHED"
-    # Trained and validated on the whole file as it was read (569 rows), not on what is on disk now.
-    assert int(run.data.params["train_rows"]) + int(run.data.params["holdout_rows"]) == 569
-    gate_tags = {k: v for k, v in run.data.tags.items() if k.startswith("mlgate.gate.data.")}
-    assert gate_tags and all(v.startswith("passed") for v in gate_tags.values())
-
-
-def test_two_racing_sessions_leave_the_alias_on_a_fully_green_version(matrix, tracking_store):
-    row = row_for(matrix, "two_sessions_race")
-    store = tracking_store(row.project.tracking_uri)
-    champion = store.client.get_model_version_by_alias(MODEL_NAME, "champion")
-    gate_tags = {k: v for k, v in champion.tags.items() if k.startswith("mlgate.gate.")}
-    assert str(champion.version) != "1"
-    assert len(gate_tags) > 100 and all(v.startswith("passed") for v in gate_tags.values())
-    run = store.client.get_run(champion.run_id)
-    assert run.info.status == "FINISHED" and run.data.tags["mlgate.gate_status"] == "passed"
-    # Each session that exited 0 registered a version; the alias is on one of them. A session
-    # that finished second may instead refuse because @champion moved under it: it exits 1,
-    # says so, and the version it registered (if it got that far) is tagged as refused.
-    statuses = row.outcome.exit_status.split(", ")
-    refusals = [out for out in row.outcome.extra["outputs"] if "@champion moved from version" in out]
-    assert statuses.count("0") >= 1 and len(statuses) - statuses.count("0") == len(refusals)
-    assert 1 + statuses.count("0") <= len(row.versions_after) <= 1 + len(statuses)
-    for version in row.versions_after[1:]:
-        tags = store.client.get_model_version(MODEL_NAME, version).tags
-        assert version == str(champion.version) or "mlgate.refused_because" in tags or statuses == ["0", "0"]
-    promoted = {r.data.tags.get("mlgate.champion_version") for r in row.runs if r.info.status == "FINISHED"}
-    assert str(champion.version) in promoted
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=str)
+def test_fault_leaves_the_champion_and_the_store_as_its_row_says(matrix, tracking_store, fault: Fault):
+    row = row_for(matrix, fault.key)
+    if fault.exit_status == ANY_FAILURE:
+        assert row.outcome.exit_status not in ("0", KILLED), row.outcome.output[-3000:]
+    elif fault.exit_status is not None:
+        assert row.outcome.exit_status == fault.exit_status, row.outcome.output[-3000:]
+    if fault.champion_after is not None:
+        assert (row.champion_before, row.champion_after) == ("1", fault.champion_after), (
+            f"@champion: {row.champion_before} -> {row.champion_after}"
+        )
+    if fault.versions_after is not None:
+        assert row.versions_after == list(fault.versions_after), f"versions {row.versions_before} -> {row.versions_after}"
+    if fault.run_statuses is not None:
+        assert [r.info.status for r in row.runs] == list(fault.run_statuses), row.run_status
+    if fault.refused_because is not None:
+        tags = row.runs[0].data.tags
+        assert tags[tracking.TAG_GATE_STATUS] == tracking.STATUS_FAILED
+        reason = tags[tracking.TAG_REFUSED_BECAUSE]
+        for fragment in fault.refused_because:
+            assert fragment in reason, reason
+        assert row.report is not None and row.report["promoted"] is False
+    if fault.check is not None:
+        fault.check(row, tracking_store)
 
 
 def test_print_the_matrix(matrix, capsys):

@@ -11,9 +11,14 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from model.serving.batching import MicroBatcher
-from model.serving.payload import ClientError, InputSchema, parse_request, predictions_body
 from model.serving.app import read_body
+from model.serving.batching import MicroBatcher
+from model.serving.payload import (
+    ClientError,
+    InputSchema,
+    parse_request,
+    predictions_body,
+)
 from model.training import as_model_input
 
 # A user's kind of signature: every type but float/integer, one optional column.

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.project import clean_env
+from tests.support.project import clean_env
 
 # GitHub's command for `shell: bash` (docs: "Workflow syntax", jobs.<job_id>.steps[*].shell).
 BASH = ("bash", "--noprofile", "--norc", "-eo", "pipefail")

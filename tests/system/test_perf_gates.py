@@ -22,7 +22,7 @@ import json
 import pytest
 
 from model import tracking
-from tests.project import copy_project
+from tests.support.project import copy_project
 
 pytestmark = pytest.mark.slow
 

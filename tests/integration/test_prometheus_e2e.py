@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.prometheus_harness import running_prometheus
-from tests.project import ROOT, clean_env
-from tests.serving_harness import (
-    free_port,
-    mlflow_serve,
-    mlgate_serve,
+from tests.support.ports import free_port
+from tests.support.processes import start_together
+from tests.support.project import ROOT
+from tests.support.prometheus import running_prometheus
+from tests.support.serving import (
+    mlflow_models_server,
+    mlgate_server,
     register_model,
-    start_processes,
-    stop_process,
-    wait_until_up,
+    sidecar_server,
 )
 
 pytestmark = pytest.mark.slow
@@ -43,29 +39,20 @@ def stack(tmp_path_factory, breast_cancer_frame):
     folder = tmp_path_factory.mktemp("stack")
     registered = register_model(folder, breast_cancer_frame, "target")
     server_port, mlflow_port, sidecar_port = free_port(), free_port(), free_port()
-    servers = start_processes(
-        {
-            "server": mlgate_serve(registered.tracking_uri, server_port, "--model-uri", registered.model_uri),
-            "mlflow": mlflow_serve(registered.tracking_uri, registered.model_uri, mlflow_port),
-        },
-        cwd=folder,
-    )
-    sidecar = subprocess.Popen(
-        [sys.executable, "-m", "monitoring.exporter", "--upstream", f"http://127.0.0.1:{mlflow_port}",
-         "--port", str(sidecar_port)],
-        cwd=folder, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    servers = start_together([
+        mlgate_server(registered.tracking_uri, server_port, "--model-uri", registered.model_uri, cwd=folder),
+        mlflow_models_server(registered.tracking_uri, registered.model_uri, mlflow_port, cwd=folder),
+    ])
     try:
-        wait_until_up(f"http://127.0.0.1:{sidecar_port}", sidecar)
-        yield {
-            "server": f"127.0.0.1:{server_port}",
-            "sidecar": f"127.0.0.1:{sidecar_port}",
-            "payload": _payload(registered.features.head(1)),
-        }
+        with sidecar_server(f"http://127.0.0.1:{mlflow_port}", sidecar_port, cwd=folder):
+            yield {
+                "server": f"127.0.0.1:{server_port}",
+                "sidecar": f"127.0.0.1:{sidecar_port}",
+                "payload": _payload(registered.features.head(1)),
+            }
     finally:
-        stop_process(sidecar)
-        for process in servers.values():
-            stop_process(process)
+        for server in servers:
+            server.stop()
 
 
 def _payload(frame) -> dict:

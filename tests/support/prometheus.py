@@ -1,6 +1,6 @@
 """A real Prometheus for tests: started in a temporary folder, queried over HTTP, stopped.
 
-    from tests.prometheus_harness import running_prometheus
+    from tests.support.prometheus import running_prometheus
 
     with running_prometheus({"mlgate-server": ["127.0.0.1:8080"]}, rule_files=[alerts]) as prom:
         samples = prom.wait_for('up{job="mlgate-server"} == 1')
@@ -16,7 +16,6 @@ one is skipped, not failed: the harness is only as portable as Debian's
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,8 +29,11 @@ import httpx
 import pytest
 import yaml
 
+from tests.support.ports import free_port
+from tests.support.processes import Server
+
 INSTALL_HINT = "apt-get install -y prometheus"
-_LOG_TAIL_CHARS = 4000
+LOG_TAIL_CHARS = 4000
 
 
 class PrometheusError(RuntimeError):
@@ -55,7 +57,7 @@ class RunningPrometheus:
         """The end of Prometheus's own log, for failure messages."""
         if not self.log_path.exists():
             return ""
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-_LOG_TAIL_CHARS:]
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-LOG_TAIL_CHARS:]
 
     def query(self, expr: str) -> list[dict[str, Any]]:
         """The result vector of an instant query (`/api/v1/query`); [] when nothing matches."""
@@ -95,13 +97,6 @@ class RunningPrometheus:
         return self.client.get("/api/v1/rules").json()["data"]["groups"]
 
 
-def free_port() -> int:
-    """A port nothing listens on now; Prometheus binds it a moment later."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def write_config(
     path: Path,
     scrape_targets: Mapping[str, Sequence[str]],
@@ -128,56 +123,6 @@ def write_config(
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
-
-
-def _start(binary: str, workdir: Path, config: Path, port: int) -> subprocess.Popen[bytes]:
-    log = (workdir / "prometheus.log").open("wb")
-    try:
-        return subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=info",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-    finally:
-        log.close()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def _wait_until_ready(prom: RunningPrometheus, timeout_seconds: float) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if prom.process.poll() is not None:
-            raise PrometheusError(
-                f"prometheus exited with code {prom.process.returncode} before it was ready\n"
-                f"--- prometheus log ---\n{prom.log_tail()}"
-            )
-        try:
-            if prom.client.get("/-/ready").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise PrometheusError(
-        f"prometheus at {prom.url} not ready after {timeout_seconds}s\n"
-        f"--- prometheus log ---\n{prom.log_tail()}"
-    )
 
 
 @contextmanager
@@ -212,11 +157,16 @@ def running_prometheus(
             root / "prometheus.yml", targets, rule_files=rule_files, interval=interval
         )
         url = f"http://127.0.0.1:{port}"
-        process = _start(binary, root, config, port)
-        with httpx.Client(base_url=url, timeout=5.0) as client:
-            prom = RunningPrometheus(url=url, workdir=root, process=process, client=client)
-            try:
-                _wait_until_ready(prom, startup_timeout_seconds)
-                yield prom
-            finally:
-                _stop(process)
+        command = [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={root / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=info",
+        ]
+        server = Server(
+            command, url, ready_path="/-/ready", cwd=root, log=root / "prometheus.log",
+            start_timeout_seconds=startup_timeout_seconds, name="prometheus",
+        )
+        with server, httpx.Client(base_url=url, timeout=5.0) as client:
+            yield RunningPrometheus(url=url, workdir=root, process=server.process, client=client)

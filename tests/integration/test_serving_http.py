@@ -1,7 +1,7 @@
 """The scoring server over real sockets: uvicorn on 127.0.0.1, httpx clients, the CLI as a subprocess.
 
 Models are registered once per module into a store under the test's temporary
-folder (tests/serving_harness.py); each server under test loads its model
+folder (tests/support/serving.py); each server under test loads its model
 from there, as `python -m model serve` does.
 """
 
@@ -20,18 +20,13 @@ import httpx
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from model.serving.runner import running
 from model.serving.app import create_app
+from model.serving.runner import running
 from model.tracking import load_servable
-from tests.project import clean_env, copy_project
-from tests.serving_harness import (
-    free_port,
-    mlflow_serve,
-    mlgate_serve,
-    register_model,
-    start_processes,
-    stop_process,
-)
+from tests.support.ports import free_port
+from tests.support.processes import start_together
+from tests.support.project import clean_env, copy_project
+from tests.support.serving import mlflow_models_server, mlgate_server, register_model
 
 JSON = {"content-type": "application/json"}
 
@@ -198,18 +193,17 @@ def subprocess_servers(cancer, mixed, tmp_path_factory):
     with 1 and with 2 workers (from a project copy, as a user runs it); started together."""
     project = copy_project(tmp_path_factory.mktemp("cli") / "project")
     ports = {name: free_port() for name in ("mlflow-cancer", "mlflow-mixed", "mlgate-1", "mlgate-2")}
-    commands = {
-        "mlflow-cancer": mlflow_serve(cancer.tracking_uri, cancer.model_uri, ports["mlflow-cancer"]),
-        "mlflow-mixed": mlflow_serve(mixed.tracking_uri, mixed.model_uri, ports["mlflow-mixed"]),
-        "mlgate-1": mlgate_serve(cancer.tracking_uri, ports["mlgate-1"], "--workers", "1"),
-        "mlgate-2": mlgate_serve(cancer.tracking_uri, ports["mlgate-2"], "--workers", "2"),
-    }
-    started = start_processes(commands, project.root)
+    servers = start_together([
+        mlflow_models_server(cancer.tracking_uri, cancer.model_uri, ports["mlflow-cancer"], cwd=project.root),
+        mlflow_models_server(mixed.tracking_uri, mixed.model_uri, ports["mlflow-mixed"], cwd=project.root),
+        mlgate_server(cancer.tracking_uri, ports["mlgate-1"], "--workers", "1", cwd=project.root),
+        mlgate_server(cancer.tracking_uri, ports["mlgate-2"], "--workers", "2", cwd=project.root),
+    ])
     try:
         yield {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     finally:
-        for process in started.values():
-            stop_process(process)
+        for server in servers:
+            server.stop()
 
 
 @pytest.mark.parametrize("model", ["cancer", "mixed"])

@@ -9,25 +9,21 @@ HTTP; the test reads the result back through the server too.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.project import VENV_BIN, clean_env
+from model import tracking
+from tests.support.ports import LOCALHOST, free_port
+from tests.support.project import VENV_BIN, clean_env
+from tests.support.serving import mlflow_tracking_server
 
 pytestmark = pytest.mark.slow
 
 TIMEOUT_SECONDS = 300
-SERVER_START_SECONDS = 120
-LOCALHOST = "127.0.0.1"
 
 
 def output(result: subprocess.CompletedProcess) -> str:
@@ -45,45 +41,25 @@ def test_mlflow_run_produces_exactly_one_run_holding_the_gate_results(project, t
     assert len(runs) == 1, [(r.info.run_id, r.info.run_name) for r in runs]
     run = runs[0]
     assert run.info.status == "FINISHED"
-    assert run.data.tags["mlgate.gate_status"] == "passed"
+    assert run.data.tags[tracking.TAG_GATE_STATUS] == tracking.STATUS_PASSED
     # MLflow's own record of the project run and the gate results are on the same run.
     assert run.data.tags["mlflow.project.entryPoint"] == "main"
-    gate_tags = [k for k in run.data.tags if k.startswith("mlgate.gate.")]
-    assert any(k.startswith("mlgate.gate.data.") for k in gate_tags)
-    assert any(k.startswith("mlgate.gate.model.") for k in gate_tags)
+    gate_tags = [k for k in run.data.tags if k.startswith(tracking.GATE_TAG_PREFIX)]
+    assert any(k.startswith(tracking.gate_tag_key("data", "")) for k in gate_tags)
+    assert any(k.startswith(tracking.gate_tag_key("model", "")) for k in gate_tags)
     assert all(run.data.tags[k].startswith("passed") for k in gate_tags)
     assert run.data.params["dataset"] == "sklearn:breast_cancer"
-    champion = store.client.get_model_version_by_alias("mlgate-classifier", "champion")
+    champion = store.client.get_model_version_by_alias("mlgate-classifier", tracking.CHAMPION_ALIAS)
     assert champion.run_id == run.info.run_id
 
 
 # --- a real tracking server ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOCALHOST, 0))
-        return probe.getsockname()[1]
-
-
 @dataclass(frozen=True)
 class TrackingServer:
     url: str
     artifacts: Path  # where the server keeps artifacts it proxies
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"mlflow server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    pytest.fail(f"mlflow server not healthy after {SERVER_START_SECONDS} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -95,35 +71,12 @@ def tracking_server(tmp_path: Path) -> Iterator[TrackingServer]:
     """
     folder = tmp_path / "server"
     folder.mkdir()
-    port = free_port()
-    log = folder / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                str(VENV_BIN / "mlflow"), "server",
-                "--backend-store-uri", f"sqlite:///{folder / 'server.db'}",
-                "--artifacts-destination", str(folder / "mlartifacts"),
-                "--host", LOCALHOST,
-                "--port", str(port),
-                "--workers", "1",
-            ],
-            cwd=folder,
-            env=clean_env(),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://{LOCALHOST}:{port}"
-    try:
-        wait_until_healthy(url, process, log)
-        yield TrackingServer(url, folder / "mlartifacts")
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
+    server = mlflow_tracking_server(
+        f"sqlite:///{folder / 'server.db'}", free_port(), "--artifacts-destination", str(folder / "mlartifacts"),
+        cwd=folder, log=folder / "server.log",
+    )
+    with server:
+        yield TrackingServer(server.url, folder / "mlartifacts")
 
 
 def test_session_against_tracking_server_registers_champion_there(project, tracking_server, tracking_store):
@@ -134,11 +87,11 @@ def test_session_against_tracking_server_registers_champion_there(project, track
     assert result.returncode == 0, output(result)
     server = tracking_store(tracking_server.url)
     assert server.champion_version() == "1"
-    champion = server.client.get_model_version_by_alias("mlgate-classifier", "champion")
+    champion = server.client.get_model_version_by_alias("mlgate-classifier", tracking.CHAMPION_ALIAS)
     run = server.client.get_run(champion.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.tags["mlgate.gate_status"] == "passed"
-    assert any(k.startswith("mlgate.gate.model.") for k in run.data.tags)
+    assert run.data.tags[tracking.TAG_GATE_STATUS] == tracking.STATUS_PASSED
+    assert any(k.startswith(tracking.gate_tag_key("model", "")) for k in run.data.tags)
     # Artifacts went through the server's proxy into its destination, readable back over HTTP.
     assert {a.path for a in server.client.list_artifacts(run.info.run_id)} >= {"reports", "gates", "data_validation"}
     assert any(tracking_server.artifacts.rglob("MLmodel"))

@@ -11,10 +11,6 @@ session. Every test ends by checking the sidecar's log holds no traceback.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -22,106 +18,38 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Route
 
+from model import tracking
 from monitoring.sidecar import build_parser
-from tests.project import ROOT, VENV_BIN, clean_env, copy_project, loosen_perf_budgets
-from tests.prometheus_harness import free_port
-from tests.test_exporter import scrape, serving, value
+from tests.support.ports import free_port
+from tests.support.project import ROOT, clean_env, copy_project, loosen_perf_budgets
+from tests.support.scoring_apps import (
+    UpstreamBehaviour,
+    mlflow_like_app,
+    scrape,
+    serving,
+    value,
+)
+from tests.support.serving import mlflow_models_server, sidecar_server
 
 # Short, so the timeout test is quick; the fast upstream answers in milliseconds.
 SIDECAR_TIMEOUT_SECONDS = 1.0
 
 
-@dataclass
-class UpstreamBehaviour:
-    """What the fake upstream does next; a test changes it while the upstream runs."""
-
-    delay_seconds: float = 0.0
-
-
-def mlflow_like_app(behaviour: UpstreamBehaviour) -> Starlette:
-    """MLflow's scoring protocol in miniature: dataframe_split in, {"predictions": [...]} out.
-
-    A row's label is 0 when its first value is above 15 (as a malignant mean
-    radius would be), else 1; a row whose first value is "explode" is a 500.
-    """
-
-    async def invocations(request: Request):
-        body = await request.body()  # before the delay: the sidecar may hang up during it
-        if behaviour.delay_seconds:
-            await asyncio.sleep(behaviour.delay_seconds)
-        try:
-            rows = json.loads(body)["dataframe_split"]["data"]
-        except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error_code": "BAD_REQUEST", "message": "expected dataframe_split JSON"}, 400)
-        if any(row[0] == "explode" for row in rows):
-            return JSONResponse({"error_code": "INTERNAL_ERROR", "message": "the model failed"}, 500)
-        return JSONResponse({"predictions": [0 if row[0] > 15 else 1 for row in rows]})
-
-    async def ping(request: Request):
-        return PlainTextResponse("\n")
-
-    async def version(request: Request):
-        return PlainTextResponse("3.17.2")
-
-    return Starlette(
-        routes=[
-            Route("/invocations", invocations, methods=["POST"]),
-            Route("/ping", ping, methods=["GET"]),
-            Route("/health", ping, methods=["GET"]),
-            Route("/version", version, methods=["GET"]),
-        ]
-    )
-
-
 @contextmanager
 def running_sidecar(upstream_url: str, log_path: Path) -> Iterator[str]:
     """`python -m monitoring.exporter --upstream URL` in its own process; yields its base URL."""
-    port = free_port()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "monitoring.exporter", "--upstream", upstream_url,
-                "--port", str(port), "--timeout-seconds", str(SIDECAR_TIMEOUT_SECONDS),
-            ],
-            cwd=ROOT,
-            env=clean_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the sidecar exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{url}/metrics", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the sidecar did not answer on {url}:\n{log_path.read_text()}")
-            time.sleep(0.05)
-        yield url
-        assert process.poll() is None, f"the sidecar died:\n{log_path.read_text()}"
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    assert "Traceback" not in log_path.read_text(), log_path.read_text()
+    server = sidecar_server(
+        upstream_url, free_port(), "--timeout-seconds", str(SIDECAR_TIMEOUT_SECONDS), cwd=ROOT, log=log_path
+    )
+    with server:
+        yield server.url
+        assert server.running, f"the sidecar died:\n{server.output()}"
+    assert "Traceback" not in server.output(), server.output()
 
 
 def split_payload(rows: list[list]) -> dict:
@@ -318,23 +246,14 @@ def test_sidecar_in_front_of_mlflow_models_serve_forwards_counts_and_reports_its
     assert session.returncode == 0, session.stdout[-3000:] + session.stderr[-3000:]
 
     port = free_port()
-    serve_log = tmp_path / "mlflow-serve.log"
-    env = clean_env(MLFLOW_TRACKING_URI=project.tracking_uri, MLFLOW_ALLOW_PICKLE_DESERIALIZATION="true")
-    with serve_log.open("w") as log:
-        # Its own session: `mlflow models serve` starts uvicorn as a child, and
-        # the whole group must stop with it.
-        server = subprocess.Popen(
-            [
-                str(VENV_BIN / "mlflow"), "models", "serve", "-m", "models:/mlgate-classifier@champion",
-                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port),
-            ],
-            cwd=project.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    upstream_url = f"http://127.0.0.1:{port}"
+    server = mlflow_models_server(
+        project.tracking_uri, f"models:/mlgate-classifier@{tracking.CHAMPION_ALIAS}", port,
+        cwd=project.root, log=tmp_path / "mlflow-serve.log",
+    )
+    upstream_url = server.url
     features = load_breast_cancer(as_frame=True).frame.drop(columns="target")
     slices = [(0, 1), (1, 3), (3, 8), (8, 18), (18, 38)]
-    try:
-        _wait_for_ping(upstream_url, server, serve_log)
+    with server:
         with running_sidecar(upstream_url, tmp_path / "sidecar.log") as sidecar_url, httpx.Client(timeout=30) as client:
             expected = Counter()
             for start, stop in slices:
@@ -354,13 +273,11 @@ def test_sidecar_in_front_of_mlflow_models_serve_forwards_counts_and_reports_its
                 assert client.get(f"{sidecar_url}{path}").text == client.get(f"{upstream_url}{path}").text
             served = scrape(sidecar_url, client)
 
-            _stop_group(server)
-            _wait_until_refused(upstream_url)
+            server.stop(timeout_seconds=15)
+            server.wait_until_refused()
             answer = client.post(f"{sidecar_url}/invocations", json=missing_columns)
             assert answer.status_code == 502 and answer.json()["error_code"] == "UPSTREAM_UNAVAILABLE"
             stopped = scrape(sidecar_url, client)
-    finally:
-        _stop_group(server)
 
     assert invocations(served, "success") == len(slices)
     assert invocations(served, "client_error") == 1
@@ -368,42 +285,3 @@ def test_sidecar_in_front_of_mlflow_models_serve_forwards_counts_and_reports_its
     assert sum(expected.values()) == 38
     assert value(served, "mlgate_inference_payload_rows_sum") == 38
     assert invocations(stopped, "upstream_error") == 1
-
-
-def _wait_for_ping(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"mlflow models serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"mlflow models serve did not answer /ping within 90s:\n{log.read_text()[-3000:]}")
-
-
-def _wait_until_refused(url: str) -> None:
-    """Until the stopped upstream's port refuses connections: uvicorn drains before it closes."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/ping", timeout=1)
-        except httpx.TransportError:
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{url} still answers after its server was stopped")
-
-
-def _stop_group(process: subprocess.Popen) -> None:
-    """Stop a process started with start_new_session=True, and its children, by its group id."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            pass

@@ -2,13 +2,12 @@
 
 The gates in gates/model/test_behaviour.py call `model.behaviour`; these tests
 call the very same functions on small stand-in models (numpy, no
-scikit-learn, so the `deep` hypothesis profile stays cheap) and on the real
-default RandomForest.
+scikit-learn, so the `deep` hypothesis profile stays cheap) the real default
+RandomForest and the deep profile are in tests/integration/test_behaviour_deep.py.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -20,43 +19,21 @@ from hypothesis import given
 from model.behaviour import checks, search
 from model.behaviour import schema as behaviour_schema
 from model.behaviour import spec as behaviour_spec
-from model.behaviour.checks import GENERIC_CLAIMS
-from model.behaviour.spec import BehaviourSpec, BehaviourSpecError, Directional, Invariance
-from model.data import load_dataset, split_holdout
-from model.settings import Settings
-from model.training import as_model_input, train_model
-from tests.project import ROOT
-
-SUITE = ROOT / "gates" / "expectations" / "breast_cancer.json"
-SPEC = ROOT / "gates" / "expectations" / "breast_cancer.behaviour.toml"
-DEEP = behaviour_schema.hypothesis_profile("deep")
-QUICK = behaviour_schema.hypothesis_profile("gate", 60)
-
-
-# --- stand-in models -------------------------------------------------------------------
-
-
-class Linear:
-    """P(label 0) = sigmoid(sum of weight * standardised column): fast and well behaved."""
-
-    classes_ = np.array([0, 1])
-
-    def __init__(self, reference: pd.DataFrame, weights: dict[str, float]):
-        self.columns = list(weights)
-        self.weights = np.array(list(weights.values()))
-        self.centre = reference[self.columns].mean().to_numpy()
-        self.scale = reference[self.columns].std().to_numpy()
-
-    def log_odds(self, frame: pd.DataFrame) -> np.ndarray:
-        x = frame[self.columns].to_numpy(dtype=float)
-        return ((x - self.centre) / self.scale) @ self.weights
-
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        p0 = 1.0 / (1.0 + np.exp(-self.log_odds(frame)))
-        return np.column_stack([p0, 1.0 - p0])
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(frame), axis=1)]
+from model.behaviour.spec import (
+    BehaviourSpec,
+    BehaviourSpecError,
+    Directional,
+    Invariance,
+)
+from model.training import as_model_input
+from tests.support.behaviour import (
+    DEEP,
+    QUICK,
+    SPEC,
+    Linear,
+    declared,
+    generic,
+)
 
 
 class Broken:
@@ -128,43 +105,6 @@ class Stateful(Broken):
         return np.column_stack([p[:, 0] * (1 - drift), 1 - p[:, 0] * (1 - drift)])
 
 
-# --- shared data ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def split():
-    settings = Settings()
-    return split_holdout(load_dataset(settings.dataset, settings.target), settings.holdout_fraction, settings.random_seed)
-
-
-@pytest.fixture(scope="module")
-def holdout(split) -> pd.DataFrame:
-    return as_model_input(split.holdout.features)
-
-
-@pytest.fixture(scope="module")
-def schema(holdout):
-    return behaviour_schema.schema_for(json.loads(SUITE.read_text()), holdout, [0, 1], "target")
-
-
-@pytest.fixture(scope="module")
-def linear(holdout) -> Linear:
-    """Malignant (0) more likely with size and concavity, as in the data."""
-    return Linear(holdout, {"worst radius": 2.0, "mean concave points": 1.5, "worst texture": 0.5})
-
-
-@pytest.fixture(scope="module")
-def forest(split):
-    return train_model(split.train, Settings())
-
-
-def generic(model, schema, settings=QUICK):
-    return search.search_generic(model, schema, settings)
-
-
-def declared(model, spec: BehaviourSpec, holdout, settings=QUICK):
-    return search.search_declared(model, spec, holdout, settings)
-
 
 # --- the schema and the profiles -------------------------------------------------------
 
@@ -174,25 +114,6 @@ def test_schema_follows_the_suite_and_the_model_column_order(schema, holdout):
     radius = schema.column("mean radius")
     assert (radius.low, radius.high, radius.numeric, radius.nullable) == (4.8681, 30.2229, True, False)
     assert schema.labels == (0, 1)
-
-
-def test_drawn_rows_stay_inside_the_suite(schema):
-    suite = json.loads(SUITE.read_text())
-    bounds = {
-        e["kwargs"]["column"]: (e["kwargs"]["min_value"], e["kwargs"]["max_value"])
-        for e in suite["expectations"]
-        if e["type"] == "expect_column_values_to_be_between"
-    }
-
-    @DEEP
-    @given(behaviour_schema.schema_rows(schema))
-    def inside(frame):
-        assert list(frame.columns) == schema.names
-        assert 1 <= len(frame) <= behaviour_schema.MAX_BATCH_ROWS
-        for column, (low, high) in bounds.items():
-            assert frame[column].between(low, high).all(), column
-
-    inside()
 
 
 def test_schema_draws_categories_and_nulls_and_falls_back_to_the_data():
@@ -247,15 +168,6 @@ def test_a_search_draws_the_same_examples_every_time(linear, holdout):
 # --- generic claims: green on good models, red on each broken one --------------------
 
 
-def test_a_well_behaved_model_holds_every_generic_claim_deeply(linear, schema):
-    outcomes = generic(linear, schema, DEEP)
-    assert {c: o.held for c, o in outcomes.items()} == dict.fromkeys(GENERIC_CLAIMS, True)
-    assert all(o.examples == DEEP.max_examples for o in outcomes.values())
-
-
-def test_the_default_forest_holds_every_generic_claim(forest, schema):
-    outcomes = generic(forest, schema, behaviour_schema.hypothesis_profile("deep", 120))
-    assert all(o.held for o in outcomes.values()), {c: o.violation for c, o in outcomes.items()}
 
 
 @pytest.mark.parametrize(
@@ -309,13 +221,6 @@ def test_the_shipped_breast_cancer_spec_parses_against_the_schema(schema):
     assert [e.name for e in spec.invariance] == ["texture_measurement_noise", "symmetry_and_fractal_dimension_noise"]
     assert len(spec.directional) == 3 and all(d.label == 0 and d.effect == "not_lower" for d in spec.directional)
 
-
-def test_the_shipped_spec_holds_for_the_default_forest_deeply(forest, schema, holdout):
-    """The claims in breast_cancer.behaviour.toml are true of the model they gate."""
-    spec = behaviour_spec.read_spec(SPEC, schema)
-    outcomes = declared(forest, spec, holdout, behaviour_schema.hypothesis_profile("deep", 200))
-    assert all(o.held for o in outcomes.values()), {n: o.violation for n, o in outcomes.items()}
-    assert all(o.examples == 200 for o in outcomes.values())
 
 
 def test_invariance_goes_red_when_noise_flips_too_many_answers(linear, holdout):
@@ -433,32 +338,3 @@ def test_without_a_schema_only_the_shape_of_the_spec_is_checked(tmp_path):
 
 
 # --- a whole gate session ------------------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_a_dataset_without_a_spec_has_no_declared_gates_and_still_promotes(project):
-    (project.root / "gates" / "expectations" / "breast_cancer.behaviour.toml").unlink()
-    result = project.run_gates("-q")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    report = json.loads((project.artifacts / "gate_report.json").read_text())
-    names = [g["name"] for g in report["gates"]]
-    assert report["promoted"] and all(g["status"] == "passed" for g in report["gates"])
-    assert "test_answer_independent_of_batch" in names
-    assert not [n for n in names if n.startswith(("test_invariance", "test_directional", "test_no_behavioural"))]
-    assert "skipped" not in result.stdout
-
-
-@pytest.mark.slow
-def test_a_falsifying_example_reaches_the_gate_report(project):
-    spec = project.root / "gates" / "expectations" / "breast_cancer.behaviour.toml"
-    spec.write_text(spec.read_text().replace('effect = "not_lower"', 'effect = "not_higher"', 1))
-    result = project.run_gates("-q")
-    assert result.returncode == 1
-    report = json.loads((project.artifacts / "gate_report.json").read_text())
-    failed = {g["name"]: g for g in report["gates"] if g["status"] != "passed"}
-    assert list(failed) == ["test_directional_effect_as_declared[larger_worst_radius_not_less_malignant]"]
-    gate = failed["test_directional_effect_as_declared[larger_worst_radius_not_less_malignant]"]
-    assert "directional 'larger_worst_radius_not_less_malignant' broken: raising 'worst radius'" in gate["message"]
-    assert "e.g. holdout row " in gate["message"] and gate["value"] > gate["threshold"] == 0.0
-    markdown = (project.artifacts / "gate_report.md").read_text()
-    assert "e.g. holdout row " in markdown and not report["promoted"]

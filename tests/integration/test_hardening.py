@@ -31,15 +31,16 @@ from sklearn.datasets import load_breast_cancer
 
 from model import tracking
 from model.tracking import UntrustedModelError, load_skops_model
-from tests.project import clean_env, copy_project
-from tests.serving_harness import free_port, mlgate_serve, register_model, start_processes, stop_process
+from tests.support.ports import free_port
+from tests.support.project import clean_env, copy_project
+from tests.support.serving import mlgate_server, register_model
 
 JSON = {"content-type": "application/json"}
 MAX_REQUEST_BYTES = 1024 * 1024
 FUZZ_CHECK_EVERY = 200  # a good request after this many fuzzed ones, and at the end
 
 # The suite's profile keeps this test under a minute on 2 shared cores; the deep one is
-# for a local run before a release: MLGATE_FUZZ_EXAMPLES=10000 pytest tests/test_hardening.py -k fuzz
+# for a local run before a release: MLGATE_FUZZ_EXAMPLES=10000 pytest tests/integration/test_hardening.py -k fuzz
 _FUZZ_COMMON = dict(
     deadline=None,
     database=None,  # examples from a previous run must not make this one differ
@@ -80,13 +81,8 @@ def project(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(cancer, project):
     """`python -m model serve` on the cancer champion, one worker, no --host: (url, process)."""
-    port = free_port()
-    started = start_processes({"server": mlgate_serve(cancer.tracking_uri, port)}, project.root)
-    process = started["server"]
-    try:
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        stop_process(process)
+    with mlgate_server(cancer.tracking_uri, free_port(), cwd=project.root) as server:
+        yield server.url, server.process
 
 
 def rss_bytes(pid: int) -> int:
@@ -363,7 +359,7 @@ def listening_addresses(port: int) -> set[str]:
 
 
 def test_the_server_listens_on_loopback_only_unless_told_otherwise(server):
-    # The sidecar's default is checked in tests/test_sidecar.py::test_sidecar_listens_on_loopback_by_default.
+    # The sidecar's default is checked in tests/integration/test_sidecar.py::test_sidecar_listens_on_loopback_by_default.
     url, _ = server
     port = int(url.rsplit(":", 1)[1])
     # 127.0.0.1 as /proc writes it: little-endian hex. Not 00000000 (0.0.0.0) nor any tcp6 socket.
@@ -424,18 +420,9 @@ def test_a_model_named_in_a_request_is_never_loaded_nor_its_path_touched(cancer,
 
 def model_folder(cancer) -> Path:
     """The registered champion downloaded once (MLmodel, model.skops, ...), as `serve` downloads it."""
-    import mlflow
-
     folder = cancer.folder / "downloaded"
     if not folder.exists():
-        previous = mlflow.get_tracking_uri()
-        try:
-            mlflow.set_tracking_uri(cancer.tracking_uri)
-            mlflow.set_registry_uri(cancer.tracking_uri)
-            tracking.download_model(cancer.model_uri, folder)
-        finally:
-            mlflow.set_tracking_uri(previous)
-            mlflow.set_registry_uri(previous)
+        tracking.download_model(cancer.model_uri, folder, cancer.tracking_uri)
     found = [p.parent for p in folder.rglob("MLmodel")]
     assert len(found) == 1, found
     return found[0]

@@ -13,12 +13,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 # What a user's checkout needs to run `pytest gates/`; the library comes from the install.
 COPIED = ("conftest.py", "pyproject.toml", "gates", "MLProject", "conda.yaml", "README.md", ".github", ".ci")
 IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks")
-# Variables a developer's shell may carry that would point a session elsewhere.
+# Variables a user's or developer's shell may carry that would point a child process elsewhere.
 SCRUBBED = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "PYTEST_ADDOPTS")
 
 

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from model.session.promotion import gate_tag_key
-from model.session.report import GateResult
-from tests.project import Project
+from model import tracking
+from tests.support.project import Project
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +55,7 @@ def names_in(folder: Path) -> set[str]:
 
 
 def tag_key(gate: dict) -> str:
-    return gate_tag_key(GateResult(gate["family"], gate["name"], gate["status"]))
+    return tracking.gate_tag_key(gate["family"], gate["name"])
 
 
 @dataclass(frozen=True)
@@ -141,19 +140,19 @@ def test_green_run_holds_params_metrics_plots_validation_and_one_tag_per_gate(gr
         "gates/gate_report.json",
     } <= artifacts
     gates = gate_report(green.bundle)["gates"]
-    gate_tags = {k: v for k, v in run.data.tags.items() if k.startswith("mlgate.gate.")}
+    gate_tags = {k: v for k, v in run.data.tags.items() if k.startswith(tracking.GATE_TAG_PREFIX)}
     assert set(gate_tags) == {tag_key(g) for g in gates}
     assert all(value.startswith("passed") for value in gate_tags.values())
-    assert gate_tags["mlgate.gate.model.test_roc_auc_meets_minimum"].endswith("threshold=0.95")
-    assert run.data.tags["mlgate.gate_status"] == "passed"
-    assert run.data.tags["mlgate.champion_version"] == "1"
+    assert gate_tags[tracking.gate_tag_key("model", "test_roc_auc_meets_minimum")].endswith("threshold=0.95")
+    assert run.data.tags[tracking.TAG_GATE_STATUS] == tracking.STATUS_PASSED
+    assert run.data.tags[tracking.TAG_CHAMPION_VERSION] == "1"
 
 
 def test_champion_version_is_tagged_with_every_gate_and_metric(green, green_store):
     version = green_store.client.get_model_version("mlgate-classifier", "1")
     gates = gate_report(green.bundle)["gates"]
     assert {tag_key(g) for g in gates} <= set(version.tags)
-    assert float(version.tags["mlgate.metric.accuracy"]) >= 0.9
+    assert float(version.tags[tracking.metric_tag_key("accuracy")]) >= 0.9
 
 
 def test_registered_champion_loads_with_pyfunc_and_predicts(green, green_store, breast_cancer_frame, monkeypatch):
@@ -240,8 +239,8 @@ def test_partial_session_passes_every_selected_gate_yet_promotes_nothing(
     assert registry_now(green_store) == registry_before
     assert names_in(green.project.artifacts) == REPORT_ONLY
     run = green_store.latest_run()
-    assert run.data.tags["mlgate.gate_status"] == "failed"
-    assert reason in run.data.tags["mlgate.refused_because"]
+    assert run.data.tags[tracking.TAG_GATE_STATUS] == tracking.STATUS_FAILED
+    assert reason in run.data.tags[tracking.TAG_REFUSED_BECAUSE]
 
 
 def test_session_stopped_by_x_names_gates_not_run_and_promotes_nothing(
@@ -330,9 +329,9 @@ def test_impossible_threshold_fails_model_gate_and_registers_nothing(project, tr
     assert names_in(project.artifacts) == REPORT_ONLY
     run = store.latest_run()
     assert run.info.status == "FAILED"
-    assert run.data.tags["mlgate.gate_status"] == "failed"
-    assert "test_roc_auc_meets_minimum" in run.data.tags["mlgate.failed_gates"]
-    assert run.data.tags["mlgate.gate.model.test_roc_auc_meets_minimum"].startswith("failed value=")
+    assert run.data.tags[tracking.TAG_GATE_STATUS] == tracking.STATUS_FAILED
+    assert "test_roc_auc_meets_minimum" in run.data.tags[tracking.TAG_FAILED_GATES]
+    assert run.data.tags[tracking.gate_tag_key("model", "test_roc_auc_meets_minimum")].startswith("failed value=")
 
 
 # --- 6. a user's CSV: categories with gaps, string labels, three classes ------------------

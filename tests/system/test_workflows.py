@@ -5,7 +5,7 @@ real tools, offline), then what the workflows promise: triggers, read-only
 permissions, SHA-pinned actions, a timeout, a concurrency group, one gate step
 shared by both, and upload conditions that require that step's success.
 
-Local runs: tests/workflow_runner.py runs each workflow's `run:` steps in order
+Local runs: tests/support/workflow_runner.py runs each workflow's `run:` steps in order
 in a throwaway project copy, with GITHUB_STEP_SUMMARY, GITHUB_OUTPUT,
 GITHUB_ENV and GITHUB_WORKSPACE pointing at temp paths, and evaluates each
 step's `if:`. Once as a push (the dataset comes from [tool.mlgate]) and once by
@@ -30,8 +30,15 @@ import yaml
 
 from model.session.report import VERDICT_ICONS
 from model.settings import Settings
-from tests.project import ROOT, VENV_BIN, Project, clean_env, copy_project, loosen_perf_budgets
-from tests.workflow_runner import (
+from tests.support.project import (
+    ROOT,
+    VENV_BIN,
+    Project,
+    clean_env,
+    copy_project,
+    loosen_perf_budgets,
+)
+from tests.support.workflow_runner import (
     ExpressionError,
     JobRun,
     condition_holds,

@@ -1,0 +1,116 @@
+"""Registered models and the servers the tests start on them.
+
+Models are trained and logged straight through model/ (no gate session), into
+a store and an artifact folder under the test's temporary directory, so the
+serving tests neither wait for nor depend on the gates. Each server is a
+`tests.support.processes.Server`: started, waited on and stopped one way.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from model import tracking
+from tests.support.ports import LOCALHOST
+from tests.support.processes import Server
+from tests.support.project import VENV_BIN, clean_env
+
+START_TIMEOUT_SECONDS = 90
+TRACKING_SERVER_START_SECONDS = 120
+SIDECAR_START_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Registered:
+    folder: Path
+    tracking_uri: str
+    model_uri: str  # models:/<name>@champion
+    model: object  # the fitted pipeline, for in-process predictions
+    features: object  # the training features as the model takes them
+    settings: object
+
+
+def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-classifier", **overrides) -> Registered:
+    """Train on `frame`, log with a signature, register as `model_name` and crown it."""
+    from model.data import load_dataset
+    from model.settings import load_settings
+    from model.training import as_model_input, train_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    data = folder / f"{model_name}.csv"
+    frame.to_csv(data, index=False)
+    tracking_uri = f"sqlite:///{folder / 'mlflow.db'}"
+    settings = load_settings(
+        overrides={"dataset": str(data), "target": target, "model_name": model_name, **overrides},
+        environ={"MLFLOW_TRACKING_URI": tracking_uri},
+        workdir=folder,
+    )
+    dataset = load_dataset(settings.dataset, settings.target)
+    model = train_model(dataset, settings)
+    client = tracking.client_for(settings)
+    if client.get_experiment_by_name(settings.experiment_name) is None:
+        # Artifacts under the test's folder, not ./mlruns in whatever the cwd is.
+        client.create_experiment(settings.experiment_name, artifact_location=(folder / "artifacts").as_uri())
+    run_id = tracking.start_gate_run(settings, client)
+    example = as_model_input(dataset.features.head(5))
+    tags = {tracking.metric_tag_key("accuracy"): "0.97", tracking.TAG_GATED_AT: str(time.time())}
+    version, _ = tracking.log_and_register(settings, client, run_id, model, example, tags)
+    tracking.crown(settings, client, version)
+    tracking.finish_run(client, run_id, passed=True)
+    return Registered(
+        folder, tracking_uri, f"models:/{model_name}@champion", model, as_model_input(dataset.features), settings
+    )
+
+
+def url_of(port: int) -> str:
+    return f"http://{LOCALHOST}:{port}"
+
+
+def mlgate_server(tracking_uri: str, port: int, *args: str, cwd: Path, log: Path | None = None) -> Server:
+    """`python -m model serve` on the store at `tracking_uri`."""
+    return Server(
+        [sys.executable, "-m", "model", "serve", "--port", str(port), *args],
+        url_of(port), cwd=cwd, env=clean_env(MLFLOW_TRACKING_URI=tracking_uri), log=log,
+        start_timeout_seconds=START_TIMEOUT_SECONDS, name="python -m model serve",
+    )
+
+
+def mlflow_models_server(tracking_uri: str, model_uri: str, port: int, *, cwd: Path, log: Path | None = None) -> Server:
+    """`mlflow models serve` on this interpreter's environment, in its own process group (it forks uvicorn)."""
+    command = [
+        str(VENV_BIN / "mlflow"), "models", "serve", "-m", model_uri, "--env-manager", "local",
+        "-h", LOCALHOST, "-p", str(port),
+    ]
+    env = clean_env(MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_ALLOW_PICKLE_DESERIALIZATION="true")
+    return Server(
+        command, url_of(port), cwd=cwd, env=env, log=log, own_group=True,
+        start_timeout_seconds=START_TIMEOUT_SECONDS, name="mlflow models serve",
+    )
+
+
+def mlflow_tracking_server(backend_uri: str, port: int, *extra: str, cwd: Path, log: Path | None = None) -> Server:
+    """A real `mlflow server`, one worker, in its own process group so its workers stop with it."""
+    command = [
+        str(VENV_BIN / "mlflow"), "server", "--backend-store-uri", backend_uri,
+        *extra, "--host", LOCALHOST, "--port", str(port), "--workers", "1",
+    ]
+    return Server(
+        command, url_of(port), ready_path="/health", cwd=cwd, env=clean_env(), log=log, own_group=True,
+        start_timeout_seconds=TRACKING_SERVER_START_SECONDS, name="mlflow server",
+    )
+
+
+def sidecar_server(upstream_url: str, port: int, *extra: str, cwd: Path, log: Path | None = None, env=None) -> Server:
+    """`python -m monitoring.exporter --upstream URL` as users start it; ready when its own /metrics answers.
+
+    Stopped with SIGINT, as a user's Ctrl-C: uvicorn shuts down cleanly and the log stays free of tracebacks.
+    """
+    return Server(
+        [sys.executable, "-m", "monitoring.exporter", "--upstream", upstream_url, "--port", str(port), *extra],
+        url_of(port), ready_path="/metrics", cwd=cwd, env=env or clean_env(), log=log,
+        stop_signal=signal.SIGINT, start_timeout_seconds=SIDECAR_START_SECONDS, name="the sidecar",
+    )
