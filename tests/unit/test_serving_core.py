@@ -15,7 +15,9 @@ from model.serving.app import read_body
 from model.serving.batching import MicroBatcher
 from model.serving.payload import (
     ClientError,
+    Columns,
     InputSchema,
+    parse_columns,
     parse_request,
     predictions_body,
 )
@@ -243,6 +245,11 @@ def _frames(count: int, rows: int = 1) -> list[pd.DataFrame]:
     return [pd.DataFrame({"a": [float(i * 100 + r) for r in range(rows)]}) for i in range(count)]
 
 
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The batcher joins requests with what it is given: frames here, the server's Columns in production."""
+    return pd.concat(frames, ignore_index=True)
+
+
 async def _concurrently(batcher: MicroBatcher, frames: list[pd.DataFrame]):
     return await asyncio.gather(*(batcher.predict(f) for f in frames), return_exceptions=True)
 
@@ -250,7 +257,7 @@ async def _concurrently(batcher: MicroBatcher, frames: list[pd.DataFrame]):
 def test_concurrent_requests_share_one_predict_call_and_each_gets_its_own_rows():
     model = _Recorder()
     frames = _frames(20, rows=3)
-    answers = asyncio.run(_concurrently(MicroBatcher(model.predict, 0.0003, 256), frames))
+    answers = asyncio.run(_concurrently(MicroBatcher(model.predict, _concat, 0.0003, 256), frames))
     assert model.calls == [60]
     for frame, answer in zip(frames, answers, strict=True):
         assert answer.tolist() == (frame["a"] * 10).tolist()
@@ -258,7 +265,7 @@ def test_concurrent_requests_share_one_predict_call_and_each_gets_its_own_rows()
 
 def test_a_lone_request_is_predicted_without_waiting_for_the_window():
     model = _Recorder()
-    batcher = MicroBatcher(model.predict, window_seconds=5.0, max_rows=256)
+    batcher = MicroBatcher(model.predict, _concat, window_seconds=5.0, max_rows=256)
     started = time.perf_counter()
     answer = asyncio.run(batcher.predict(_frames(1)[0]))
     assert time.perf_counter() - started < 1.0
@@ -268,7 +275,7 @@ def test_a_lone_request_is_predicted_without_waiting_for_the_window():
 def test_batches_hold_at_most_max_batch_rows():
     model = _Recorder()
     frames = _frames(10, rows=3)
-    answers = asyncio.run(_concurrently(MicroBatcher(model.predict, 0.0003, max_rows=7), frames))
+    answers = asyncio.run(_concurrently(MicroBatcher(model.predict, _concat, 0.0003, max_rows=7), frames))
     assert max(model.calls) <= 7 and sum(model.calls) == 30
     assert [a.tolist() for a in answers] == [(f["a"] * 10).tolist() for f in frames]
 
@@ -276,6 +283,58 @@ def test_batches_hold_at_most_max_batch_rows():
 def test_a_request_that_breaks_its_batch_fails_alone():
     model = _Recorder(fail_on=300.0)
     frames = _frames(6)
-    answers = asyncio.run(_concurrently(MicroBatcher(model.predict, 0.0003, 256), frames))
+    answers = asyncio.run(_concurrently(MicroBatcher(model.predict, _concat, 0.0003, 256), frames))
     assert isinstance(answers[3], ValueError)
     assert [a.tolist() for i, a in enumerate(answers) if i != 3] == [[i * 1000.0] for i in (0, 1, 2, 4, 5)]
+
+
+# --- columns: what the server predicts from ------------------------------------------------
+
+
+def test_columns_hold_one_typed_array_per_model_column_in_schema_order():
+    columns = parse_columns(json.dumps({"dataframe_records": RECORDS}).encode(), JSON, MIXED)
+    assert len(columns) == 3 and columns.block is None
+    by_name = columns.as_mapping()
+    assert list(by_name) == list(MIXED.names)
+    assert by_name["size"].dtype == np.float64 and by_name["count"].dtype == np.int64
+    assert by_name["colour"].dtype == object and by_name["colour"][0] == "red" and np.isnan(by_name["colour"][1])
+    assert_frame_equal(columns.to_frame(), EXPECTED[list(MIXED.names)])
+
+
+def test_columns_of_several_requests_concatenate_in_order_for_both_layouts():
+    double = InputSchema.of([("a", "double"), ("b", "double")], {"a", "b"})
+    parts = [
+        parse_columns(json.dumps({"dataframe_split": {"columns": ["a", "b"], "data": [[i, -i]]}}).encode(), JSON, double)
+        for i in range(3)
+    ]
+    assert all(p.block is not None for p in parts)
+    joined = Columns.concat(parts)
+    assert joined.as_mapping()["a"].tolist() == [0.0, 1.0, 2.0] and joined.as_mapping()["b"].tolist() == [0.0, -1.0, -2.0]
+    mixed = [parse_columns(json.dumps({"dataframe_records": [r]}).encode(), JSON, MIXED) for r in RECORDS]
+    assert_frame_equal(Columns.concat(mixed).to_frame(), EXPECTED[list(MIXED.names)])
+
+
+def test_the_server_predicts_with_the_compiled_model_when_there_is_one(mixed_frame):
+    from types import SimpleNamespace
+
+    from model import tracking
+    from model.compiler.translate import compile_model
+    from model.data import Dataset
+    from model.serving.predict import engine_of, predictor_for
+    from model.settings import Settings
+    from model.training import train_model
+
+    dataset = Dataset(mixed_frame, "grade")
+    model = train_model(dataset, Settings(estimator_params={"n_estimators": 20}))
+    features = as_model_input(dataset.features)
+    compiled = compile_model(model, features.head(5)).compiled
+    servable = tracking.servable_from_model(model, features.head(5), compiled=compiled)  # the signature it registers with
+    schema = InputSchema.of(servable.input_schema, servable.required)
+    body = json.dumps({"dataframe_split": json.loads(features.to_json(orient="split", index=False))}).encode()
+    columns = parse_columns(body, JSON, schema)
+
+    with_compiled = SimpleNamespace(model=None, compiled=compiled)  # no sklearn model: only the graph can answer
+    without = SimpleNamespace(model=model, compiled=None)
+    assert engine_of(with_compiled) == "onnxruntime" and engine_of(without) == "scikit-learn"
+    assert predictor_for(with_compiled)(columns).tolist() == model.predict(features).tolist()
+    assert predictor_for(without)(columns).tolist() == model.predict(features).tolist()
