@@ -324,7 +324,9 @@ def test_the_server_predicts_with_the_compiled_model_when_there_is_one(mixed_fra
     from model.settings import Settings
     from model.training import train_model
 
-    dataset = Dataset(mixed_frame, "grade")
+    # Missing categories as a CSV gives them (NaN), not None: None would be a category of its own.
+    frame = mixed_frame.assign(colour=mixed_frame["colour"].where(mixed_frame["colour"].notna(), np.nan))
+    dataset = Dataset(frame, "grade")
     model = train_model(dataset, Settings(estimator_params={"n_estimators": 20}))
     features = as_model_input(dataset.features)
     compiled = compile_model(model, features.head(5)).compiled
