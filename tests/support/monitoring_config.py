@@ -47,7 +47,7 @@ EXPORTED_SERIES = (
 )
 # The buckets of mlgate_inference_request_duration_seconds, as monitoring/metrics.py declares them.
 DURATION_BUCKETS_SECONDS = (
-    0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
 )
 
 SCRAPE_JOBS = {"mlgate-server", "mlgate-sidecar"}

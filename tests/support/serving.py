@@ -36,6 +36,7 @@ class Registered:
 
 def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-classifier", **overrides) -> Registered:
     """Train on `frame`, log with a signature, register as `model_name` and crown it."""
+    from model.compiler.translate import compile_model
     from model.data import load_dataset
     from model.settings import load_settings
     from model.training import as_model_input, train_model
@@ -58,7 +59,10 @@ def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-c
     run_id = tracking.start_gate_run(settings, client)
     example = as_model_input(dataset.features.head(5))
     tags = {tracking.metric_tag_key("accuracy"): "0.97", tracking.TAG_GATED_AT: str(time.time())}
-    version, _ = tracking.log_and_register(settings, client, run_id, model, example, tags)
+    # Registered as a green session registers it: with its compiled form, so our server runs onnxruntime.
+    compiled = compile_model(model, example).compiled
+    extra_files = sorted(compiled.save(folder / "compiled").iterdir()) if compiled is not None else None
+    version, _ = tracking.log_and_register(settings, client, run_id, model, example, tags, extra_files=extra_files)
     tracking.crown(settings, client, version)
     tracking.finish_run(client, run_id, passed=True)
     return Registered(
