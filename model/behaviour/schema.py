@@ -202,7 +202,7 @@ def edge_rows(schema: Schema, min_rows: int = 1, max_rows: int = MAX_BATCH_ROWS)
     from hypothesis import strategies as st
 
     def value(column: ColumnSchema):
-        values = [_value_strategy(column), st.just(math.nan)]
+        values = [_value_strategy(column).map(lambda v: math.nan if v is None else v), st.just(math.nan)]
         if not column.numeric:
             values.append(st.just(UNSEEN_CATEGORY))
         return st.one_of(*values)
