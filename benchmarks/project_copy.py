@@ -26,9 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 COPIED = ("model", "monitoring", "gates", "conftest.py", "pyproject.toml")
-IGNORED = shutil.ignore_patterns(
-    "__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks"
-)
+IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks")
 # Variables a developer's shell may carry that would point a session elsewhere.
 SCRUBBED = (
     "MLFLOW_TRACKING_URI",
@@ -75,9 +73,7 @@ class Project:
             check=False,
         )
 
-    def run_gates(
-        self, *args: str, timeout: float = 900
-    ) -> subprocess.CompletedProcess:
+    def run_gates(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         """`pytest gates/ ARGS` in this copy, as a subprocess, against the copy's own SQLite store."""
         return self.run(
             sys.executable,
@@ -117,9 +113,7 @@ def wine_categorical_frame(seed: int = 7):
 
     rng = np.random.default_rng(seed)
     frame = load_wine(as_frame=True).frame
-    frame[WINE_TARGET] = frame.pop("target").map(
-        {0: "barolo", 1: "grignolino", 2: "barbera"}
-    )
+    frame[WINE_TARGET] = frame.pop("target").map({0: "barolo", 1: "grignolino", 2: "barbera"})
     region = pd.Series(rng.choice(WINE_REGIONS, size=len(frame)), dtype=object)
     region[rng.random(len(frame)) < 0.10] = None
     frame.insert(0, "region", region)
@@ -142,12 +136,8 @@ def use_dataset(project: Project, dataset: str) -> list[str]:
     suite drafted by `python -m model expectations`, as a user would.
     """
     if dataset not in DATASETS:
-        raise ValueError(
-            f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}"
-        )
-    arguments = [
-        part for key, value in DATASETS[dataset].items() for part in (f"--{key}", value)
-    ]
+        raise ValueError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
+    arguments = [part for key, value in DATASETS[dataset].items() for part in (f"--{key}", value)]
     if dataset == "breast_cancer":
         return arguments
     path = project.root / WINE_CSV
@@ -164,7 +154,5 @@ def use_dataset(project: Project, dataset: str) -> list[str]:
         WINE_TARGET,
     )
     if drafted.returncode != 0:
-        raise RuntimeError(
-            f"drafting the wine suite failed:\n{drafted.stdout[-2000:]}\n{drafted.stderr[-2000:]}"
-        )
+        raise RuntimeError(f"drafting the wine suite failed:\n{drafted.stdout[-2000:]}\n{drafted.stderr[-2000:]}")
     return arguments

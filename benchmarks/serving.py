@@ -73,17 +73,13 @@ class Phase:
 
 
 class Connection:
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
 
     @classmethod
     async def open(cls, port: int) -> Connection:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.get_extra_info("socket").setsockopt(
-            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
-        )
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return cls(reader, writer)
 
     async def post(self, request: bytes) -> bytes:
@@ -111,9 +107,7 @@ def http_request(payload: bytes) -> bytes:
     return head.encode() + payload
 
 
-async def _drive(
-    port: int, requests: list[tuple[bytes, object]], clients: int, seconds: float
-) -> Phase:
+async def _drive(port: int, requests: list[tuple[bytes, object]], clients: int, seconds: float) -> Phase:
     connections = [await Connection.open(port) for _ in range(clients)]
     latencies: list[float] = []
     wrong = 0
@@ -122,9 +116,7 @@ async def _drive(
     async def client(index: int, connection: Connection) -> None:
         nonlocal wrong
         i = index
-        while (
-            time.perf_counter() < deadline and len(latencies) < MAX_REQUESTS_PER_PHASE
-        ):
+        while time.perf_counter() < deadline and len(latencies) < MAX_REQUESTS_PER_PHASE:
             request, expected = requests[i % len(requests)]
             i += clients
             started = time.perf_counter()
@@ -179,15 +171,10 @@ async def _sequential(
         i += 1
     for connection in connections.values():
         connection.close()
-    return {
-        name: Phase(name, values, sum(values), wrong.get(name, 0))
-        for name, values in latencies.items()
-    }
+    return {name: Phase(name, values, sum(values), wrong.get(name, 0)) for name, values in latencies.items()}
 
 
-def sequential(
-    ports: dict[str, int], requests, floors, seconds: float
-) -> dict[str, Phase]:
+def sequential(ports: dict[str, int], requests, floors, seconds: float) -> dict[str, Phase]:
     asyncio.run(_sequential(ports, requests, floors, min(0.5, seconds)))  # warm up
     return asyncio.run(_sequential(ports, requests, floors, seconds))
 
@@ -213,28 +200,20 @@ def free_port(taken: set[int] = frozenset()) -> int:
     raise SystemExit(f"no free port in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
 
 
-def start(
-    command: list[str], port: int, env: dict[str, str], log: Path, cwd: Path
-) -> subprocess.Popen:
+def start(command: list[str], port: int, env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen:
     with log.open("w") as handle:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT
-        )
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(
-                f"{command[0]} exited with {process.returncode}; see {log}:\n{log.read_text()[-2000:]}"
-            )
+            raise SystemExit(f"{command[0]} exited with {process.returncode}; see {log}:\n{log.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1):
                 return process
         except OSError:
             time.sleep(0.2)
     process.terminate()
-    raise SystemExit(
-        f"{' '.join(command)} did not answer /ping within {START_TIMEOUT_SECONDS}s; see {log}"
-    )
+    raise SystemExit(f"{' '.join(command)} did not answer /ping within {START_TIMEOUT_SECONDS}s; see {log}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -281,14 +260,9 @@ def _floors(servable, frames, bodies) -> dict[str, Callable[[int], object]]:
     if servable.compiled is not None:
         schema = InputSchema.of(servable.input_schema, servable.required)
         # What the server hands the compiled model: the parsed request's column arrays.
-        columns = [
-            parse_columns(body, "application/json", schema).as_mapping()
-            for body in bodies
-        ]
+        columns = [parse_columns(body, "application/json", schema).as_mapping() for body in bodies]
         predict_columns = servable.compiled.predict_columns
-        floors["compiled predict_columns (1 row)"] = lambda i: predict_columns(
-            columns[i]
-        )
+        floors["compiled predict_columns (1 row)"] = lambda i: predict_columns(columns[i])
     return floors
 
 
@@ -297,13 +271,9 @@ def _verdict(ok: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python benchmarks/serving.py", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python benchmarks/serving.py", description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "--model-uri", help="default: the champion from pyproject.toml's settings"
-    )
+    source.add_argument("--model-uri", help="default: the champion from pyproject.toml's settings")
     source.add_argument(
         "--fresh-champion",
         choices=list(DATASETS),
@@ -363,22 +333,13 @@ def run(args, project: Path, overrides: dict[str, str], environ, logs: Path) -> 
     frames = [features.iloc[[i]] for i in range(len(features))]
     expected = servable.model.predict(features).tolist()
     bodies = [
-        json.dumps(
-            {"dataframe_split": json.loads(f.to_json(orient="split", index=False))}
-        ).encode()
-        for f in frames
+        json.dumps({"dataframe_split": json.loads(f.to_json(orient="split", index=False))}).encode() for f in frames
     ]
-    requests = [
-        (http_request(body), e) for body, e in zip(bodies, expected, strict=True)
-    ]
+    requests = [(http_request(body), e) for body, e in zip(bodies, expected, strict=True)]
     floors = _floors(servable, frames, bodies)
     compiled_wrong = 0
     if servable.compiled is not None:
-        compiled_wrong = int(
-            (
-                servable.compiled.predict(features) != servable.model.predict(features)
-            ).sum()
-        )
+        compiled_wrong = int((servable.compiled.predict(features) != servable.model.predict(features)).sum())
     kind = "one-hot" if feature_kinds(features)[1] else "numeric only"
 
     env = {
@@ -432,15 +393,10 @@ def run(args, project: Path, overrides: dict[str, str], environ, logs: Path) -> 
     processes = {}
     try:
         for name, (command, port) in servers.items():
-            processes[name] = start(
-                command, port, env, logs / f"bench-{port}.log", project
-            )
+            processes[name] = start(command, port, env, logs / f"bench-{port}.log", project)
         ports = {name: port for name, (_, port) in servers.items()}
         alone = sequential(ports, requests, floors, args.seconds)
-        together = {
-            name: drive(port, requests, args.clients, args.seconds, name)
-            for name, port in ports.items()
-        }
+        together = {name: drive(port, requests, args.clients, args.seconds, name) for name, port in ports.items()}
         # One client sending back to back: the server never idles between requests, unlike the turns above.
         back_to_back = drive(
             mlgate_port,
@@ -458,15 +414,8 @@ def run(args, project: Path, overrides: dict[str, str], environ, logs: Path) -> 
     compiled_floor = alone.get("compiled predict_columns (1 row)")
     mlflow_1, ours_1 = alone["mlflow models serve"], alone["mlgate serve"]
     mlflow_n, ours_n = together["mlflow models serve"], together["mlgate serve"]
-    wrong = (
-        sum(p.wrong for p in [*alone.values(), *together.values(), back_to_back])
-        + compiled_wrong
-    )
-    engine = (
-        "compiled (onnxruntime)"
-        if servable.compiled is not None
-        else "scikit-learn (not compiled)"
-    )
+    wrong = sum(p.wrong for p in [*alone.values(), *together.values(), back_to_back]) + compiled_wrong
+    engine = "compiled (onnxruntime)" if servable.compiled is not None else "scikit-learn (not compiled)"
     lines = [
         (
             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
