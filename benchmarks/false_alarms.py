@@ -61,31 +61,27 @@ class LoadLoop:
     """Gate sessions in a loop in their own copy, until stopped: the other job on the machine."""
 
     project: Project
-    sessions: list[int] = field(default_factory=list)  # each session's return code
+    # Each finished session: its exit code and the gates that did not pass (name: status).
+    sessions: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
     process: subprocess.Popen | None = None
 
     def run(self) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "gates/",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ]
+        command = [sys.executable, "-m", "pytest", "gates/", "-q", "-p", "no:cacheprovider"]
+        report = self.project.artifacts / "gate_report.json"
         while not self.stopped.is_set():
+            report.unlink(missing_ok=True)
             self.process = subprocess.Popen(
-                command,
-                cwd=self.project.root,
-                env=clean_env(),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                command, cwd=self.project.root, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
             code = self.process.wait()
-            if not self.stopped.is_set():
-                self.sessions.append(code)
+            if self.stopped.is_set():
+                break
+            not_passed = {"(no gate report)": str(code)}
+            if report.is_file():
+                gates = json.loads(report.read_text(encoding="utf-8"))["gates"]
+                not_passed = {g["name"]: g["status"] for g in gates if g["status"] != "passed"}
+            self.sessions.append((code, not_passed))
 
     def stop(self) -> None:
         self.stopped.set()
@@ -142,13 +138,7 @@ def run_session(project: Project, arguments: list[str], dataset: str, index: int
         )
     report = json.loads(report_path.read_text(encoding="utf-8"))
     not_passed = {
-        g["name"]: (
-            g["family"],
-            g["status"],
-            g.get("value"),
-            g.get("threshold"),
-            g.get("message") or "",
-        )
+        g["name"]: (g["family"], g["status"], g.get("value"), g.get("threshold"), g.get("message") or "")
         for g in report["gates"]
         if g["status"] != "passed"
     }
@@ -176,17 +166,14 @@ def _is_champion_ratio(measure: str) -> bool:
 def _fmt(value: float | None, measure: str) -> str:
     if value is None:
         return "—"
-    if measure.endswith("_seconds"):
+    if "_seconds" in measure:
         return f"{value * 1e3:.3f} ms"
     return f"{value:.3f}"
 
 
 def summarize(dataset: str, sessions: list[Session]) -> list[str]:
     n = len(sessions)
-    lines = [
-        f"## {dataset}: {n} sessions, {sum(s.promoted for s in sessions)} promoted",
-        "",
-    ]
+    lines = [f"## {dataset}: {n} sessions, {sum(s.promoted for s in sessions)} promoted", ""]
     lines += [
         "| # | seconds | exit | champion before | promoted | gates not passed |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -249,28 +236,16 @@ def summarize(dataset: str, sessions: list[Session]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/false_alarms.py", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sessions",
-        type=int,
-        default=10,
-        help="gate sessions per dataset (default 10)",
-    )
+    parser.add_argument("--sessions", type=int, default=10, help="gate sessions per dataset (default 10)")
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
-    parser.add_argument(
-        "--no-load",
-        action="store_true",
-        help="no gate-session loop beside the measured sessions",
-    )
+    parser.add_argument("--no-load", action="store_true", help="no gate-session loop beside the measured sessions")
     args = parser.parse_args(argv)
     if args.sessions < 2:
         parser.error("--sessions must be at least 2: the second session is the first with a champion")
 
     results: dict[str, list[Session]] = {}
     started = time.perf_counter()
-    with (
-        tempfile.TemporaryDirectory(prefix="mlgate-false-alarms-") as scratch,
-        LoadSampler() as load,
-    ):
+    with tempfile.TemporaryDirectory(prefix="mlgate-false-alarms-") as scratch, LoadSampler() as load:
         loop = None
         if not args.no_load:
             loop = LoadLoop(copy_project(Path(scratch) / "load"))
@@ -296,10 +271,15 @@ def main(argv: list[str] | None = None) -> int:
                 loop.stop()
 
     samples = load.samples
-    beside = "no load beside them"
+    beside, load_lines = "no load beside them", []
     if loop is not None:
-        red_load = sum(code != 0 for code in loop.sessions)
-        beside = f"a gate-session loop beside them ({len(loop.sessions)} sessions finished, {red_load} not green)"
+        not_green = [(i, code, gates) for i, (code, gates) in enumerate(loop.sessions, 1) if code != 0 or gates]
+        beside = f"a gate-session loop beside them ({len(loop.sessions)} sessions finished, {len(not_green)} not green)"
+        load_lines = [
+            f"- load session {i} (breast_cancer, measured sessions beside it): exit {code}, not passed: "
+            + (", ".join(f"{name} ({status})" for name, status in gates.items()) or "none")
+            for i, code, gates in not_green
+        ]
     lines = [
         "# Perf gates' false alarms",
         "",
@@ -318,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     for dataset, sessions in results.items():
         lines += summarize(dataset, sessions) + [""]
         total_red += sum(len(s.red_perf) for s in sessions)
+    if load_lines:
+        lines += ["Load loop sessions that were not green (not counted above):", *load_lines, ""]
     lines.append(f"Red perf gates in all: {total_red} (goal: 0)")
     print("\n".join(lines))
     return 1 if total_red else 0

@@ -64,27 +64,13 @@ class Project:
 
     def run(self, *command: str, timeout: float = 900) -> subprocess.CompletedProcess:
         return subprocess.run(
-            command,
-            cwd=self.root,
-            env=clean_env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+            command, cwd=self.root, env=clean_env(), capture_output=True, text=True, timeout=timeout, check=False
         )
 
     def run_gates(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         """`pytest gates/ ARGS` in this copy, as a subprocess, against the copy's own SQLite store."""
         return self.run(
-            sys.executable,
-            "-m",
-            "pytest",
-            "gates/",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            *args,
-            timeout=timeout,
+            sys.executable, "-m", "pytest", "gates/", "-q", "-p", "no:cacheprovider", *args, timeout=timeout
         )
 
 
@@ -123,10 +109,7 @@ def wine_categorical_frame(seed: int = 7):
 
 
 # The settings each dataset overrides in a copy (its pyproject.toml names breast_cancer).
-DATASETS = {
-    "breast_cancer": {},
-    "wine_categorical": {"dataset": WINE_CSV, "target": WINE_TARGET},
-}
+DATASETS = {"breast_cancer": {}, "wine_categorical": {"dataset": WINE_CSV, "target": WINE_TARGET}}
 
 
 def use_dataset(project: Project, dataset: str) -> list[str]:
@@ -143,16 +126,7 @@ def use_dataset(project: Project, dataset: str) -> list[str]:
     path = project.root / WINE_CSV
     path.parent.mkdir(parents=True, exist_ok=True)
     wine_categorical_frame().to_csv(path, index=False)
-    drafted = project.run(
-        sys.executable,
-        "-m",
-        "model",
-        "expectations",
-        "--dataset",
-        WINE_CSV,
-        "--target",
-        WINE_TARGET,
-    )
+    drafted = project.run(sys.executable, "-m", "model", "expectations", "--dataset", WINE_CSV, "--target", WINE_TARGET)
     if drafted.returncode != 0:
         raise RuntimeError(f"drafting the wine suite failed:\n{drafted.stdout[-2000:]}\n{drafted.stderr[-2000:]}")
     return arguments

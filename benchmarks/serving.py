@@ -141,12 +141,7 @@ def drive(port: int, requests, clients: int, seconds: float, name: str) -> Phase
     return phase
 
 
-async def _sequential(
-    ports: dict[str, int],
-    requests,
-    floors: dict[str, Callable[[int], object]],
-    seconds: float,
-):
+async def _sequential(ports: dict[str, int], requests, floors: dict[str, Callable[[int], object]], seconds: float):
     """One client, taking turns: each in-process floor, then each server, the same row each turn.
 
     Turns spread the machine's other load over all of them alike, so the
@@ -275,28 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model-uri", help="default: the champion from pyproject.toml's settings")
     source.add_argument(
-        "--fresh-champion",
-        choices=list(DATASETS),
-        help="make a champion for this dataset in a temporary project copy",
+        "--fresh-champion", choices=list(DATASETS), help="make a champion for this dataset in a temporary project copy"
     )
-    parser.add_argument(
-        "--seconds",
-        type=float,
-        default=5.0,
-        help="length of each measured phase (default 5)",
-    )
-    parser.add_argument(
-        "--clients",
-        type=int,
-        default=8,
-        help="concurrent clients in the second phase (default 8)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="worker processes for both servers (default 1)",
-    )
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured phase (default 5)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the second phase (default 8)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes for both servers (default 1)")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.clients < 1 or args.workers < 1:
         parser.error("--seconds must be above 0, --clients and --workers at least 1")
@@ -317,10 +295,7 @@ def run(args, project: Path, overrides: dict[str, str], environ, logs: Path) -> 
     from model.training import as_model_input, feature_kinds
 
     settings = load_settings(
-        pyproject=project / "pyproject.toml",
-        overrides=overrides,
-        environ=environ,
-        workdir=project,
+        pyproject=project / "pyproject.toml", overrides=overrides, environ=environ, workdir=project
     )
     model_uri = args.model_uri or settings.champion_uri
     tracking.quiet_progress_bars()
@@ -398,13 +373,7 @@ def run(args, project: Path, overrides: dict[str, str], environ, logs: Path) -> 
         alone = sequential(ports, requests, floors, args.seconds)
         together = {name: drive(port, requests, args.clients, args.seconds, name) for name, port in ports.items()}
         # One client sending back to back: the server never idles between requests, unlike the turns above.
-        back_to_back = drive(
-            mlgate_port,
-            requests,
-            1,
-            args.seconds,
-            "mlgate serve, 1 client back to back",
-        )
+        back_to_back = drive(mlgate_port, requests, 1, args.seconds, "mlgate serve, 1 client back to back")
     finally:
         for process in processes.values():
             stop(process)
@@ -433,13 +402,7 @@ def run(args, project: Path, overrides: dict[str, str], environ, logs: Path) -> 
         _row("in-process scikit-learn predict (1 row)", sklearn_floor, show_rate=False),
     ]
     if compiled_floor is not None:
-        lines.append(
-            _row(
-                "in-process compiled predict_columns (1 row)",
-                compiled_floor,
-                show_rate=False,
-            )
-        )
+        lines.append(_row("in-process compiled predict_columns (1 row)", compiled_floor, show_rate=False))
     lines += [
         _row("mlflow models serve, 1 client", mlflow_1, show_rate=False),
         _row("mlgate serve, 1 client", ours_1, show_rate=False),
