@@ -61,7 +61,7 @@ class LoadLoop:
     """Gate sessions in a loop in their own copy, until stopped: the other job on the machine."""
 
     project: Project
-    # Each finished session: its exit code and the gates that did not pass (name: status).
+    # Each finished session: its exit code and the gates that did not pass (name: status, value, threshold).
     sessions: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
     process: subprocess.Popen | None = None
@@ -80,7 +80,11 @@ class LoadLoop:
             not_passed = {"(no gate report)": str(code)}
             if report.is_file():
                 gates = json.loads(report.read_text(encoding="utf-8"))["gates"]
-                not_passed = {g["name"]: g["status"] for g in gates if g["status"] != "passed"}
+                not_passed = {
+                    g["name"]: f"{g['status']}, value {g.get('value')} vs threshold {g.get('threshold')}"
+                    for g in gates
+                    if g["status"] != "passed"
+                }
             self.sessions.append((code, not_passed))
 
     def stop(self) -> None:
