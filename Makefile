@@ -8,7 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 ## List the targets
 help:
-	@awk '/^## /{doc=substr($$0,4)} /^[a-z-]+:/{if(doc){sub(":.*","",$$1); printf "  %-12s %s\n",$$1,doc; doc=""}}' $(MAKEFILE_LIST)
+	@awk '/^## /{doc=substr($$0,4)} /^[a-z-]+:/{if(doc){sub(":.*","",$$1); printf "  %-20s %s\n",$$1,doc; doc=""}}' $(MAKEFILE_LIST)
 
 $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,14 @@ gates: install
 test: install prometheus
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/
 
-## Compare mlgate's server with `mlflow models serve` (needs a champion: run `make gates` first)
+## Compare mlgate's server with `mlflow models serve` on fresh champions: breast cancer, then wine one-hot
 bench-serving: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion breast_cancer
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion wine_categorical
+
+## Count the perf gates' false alarms: 10 gate sessions per dataset, a gate-session loop beside them
+bench-false-alarms: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/false_alarms.py --sessions 10
 
 ## Time a cold `pytest gates/` against a bare training script
 bench-gates: install
@@ -43,4 +48,4 @@ bench-gates: install
 serve: install
 	$(BIN)/python -m model serve
 
-.PHONY: help install prometheus gates test bench-serving bench-gates serve
+.PHONY: help install prometheus gates test bench-serving bench-false-alarms bench-gates serve

@@ -13,7 +13,6 @@ ratio <= 1.0: the gate session does far more work in no more time.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -22,11 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-# What `pytest gates/` needs from a checkout; the library comes from the install.
-CHECKOUT = ("conftest.py", "pyproject.toml", "gates")
-# A shell's MLflow variables would point either run at another store.
-MLFLOW_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME")
+from project_copy import clean_env, copy_project
 
 # What the seed project did: import everything, fit, log accuracy, log_model with defaults.
 BARE_SCRIPT = '''
@@ -50,9 +45,8 @@ with mlflow.start_run():
 
 
 def _timed(command: list[str], cwd: Path) -> float:
-    env = {k: v for k, v in os.environ.items() if k not in MLFLOW_VARIABLES and k != "PYTEST_ADDOPTS"}
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -66,16 +60,12 @@ def bare_run(folder: Path) -> float:
 
 
 def gate_run(folder: Path, profile: bool) -> float:
+    project = copy_project(folder)
     # Data and model gates (behaviour included), promotion and all: the perf family
     # starts servers to time them and has no counterpart in the bare script.
-    for name in CHECKOUT:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, folder / name, ignore=shutil.ignore_patterns("__pycache__", "perf"))
-        else:
-            shutil.copy2(source, folder / name)
+    shutil.rmtree(project.root / "gates" / "perf")
     prefix = [sys.executable, "-m", "cProfile", "-o", str(folder / "gates.prof")] if profile else [sys.executable]
-    elapsed = _timed([*prefix, "-m", "pytest", "gates/", "-q", "-p", "no:cacheprovider"], folder)
+    elapsed = _timed([*prefix, "-m", "pytest", "gates/", "-q", "-p", "no:cacheprovider"], project.root)
     if profile:
         import pstats
 

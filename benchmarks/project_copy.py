@@ -1,0 +1,132 @@
+"""A throwaway copy of the project for the benchmarks, and the datasets they run on.
+
+The benchmarks time whole gate sessions and servers as a user would run
+them, in a temporary folder with its own SQLite store, so they never share a
+registry with each other or touch the working tree's. This is the
+benchmarks' own helper (tests/ has its own for the test suite): benchmarks
+import model/ and monitoring/, never tests/.
+
+A copy holds what `pytest gates/` reads: model/, monitoring/, gates/,
+conftest.py and pyproject.toml. (With model/ and monitoring/ in the copy, a
+session imports the copy's library, as a checkout without an editable
+install would.)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+COPIED = ("model", "monitoring", "gates", "conftest.py", "pyproject.toml")
+IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks")
+# Variables a developer's shell may carry that would point a session elsewhere.
+SCRUBBED = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLFLOW_RUN_ID",
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "PYTEST_ADDOPTS",
+    "PYTHONPATH",
+)
+# The wine dataset with a one-hot column, as `wine_categorical.csv` in a copy.
+WINE_CSV, WINE_TARGET = "data/wine_categorical.csv", "cultivar"
+WINE_REGIONS = ("north", "south", "east", "west")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without what would point a session at another store, venv bin first on PATH."""
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @property
+    def tracking_uri(self) -> str:
+        return f"sqlite:///{self.root / 'mlflow.db'}"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    def run(self, *command: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            command, cwd=self.root, env=clean_env(), capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def run_gates(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        """`pytest gates/ ARGS` in this copy, as a subprocess, against the copy's own SQLite store."""
+        return self.run(
+            sys.executable, "-m", "pytest", "gates/", "-q", "-p", "no:cacheprovider", *args, timeout=timeout
+        )
+
+
+def copy_project(destination: Path) -> Project:
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=IGNORED)
+        else:
+            shutil.copy2(source, destination / name)
+    return Project(destination)
+
+
+# --- datasets: (gate arguments) for a copy -------------------------------------------------
+
+
+def wine_categorical_frame(seed: int = 7):
+    """Wine with string labels, a 'region' column (4 values, ~10 % missing) and ~5 % NaN in two numeric columns.
+
+    A pipeline with a one-hot step and imputers on both kinds: what the
+    compiled model must handle beyond a forest on numbers.
+    """
+    import pandas as pd
+    from sklearn.datasets import load_wine
+
+    rng = np.random.default_rng(seed)
+    frame = load_wine(as_frame=True).frame
+    frame[WINE_TARGET] = frame.pop("target").map({0: "barolo", 1: "grignolino", 2: "barbera"})
+    region = pd.Series(rng.choice(WINE_REGIONS, size=len(frame)), dtype=object)
+    region[rng.random(len(frame)) < 0.10] = None
+    frame.insert(0, "region", region)
+    for column in ("magnesium", "color_intensity"):
+        frame.loc[rng.random(len(frame)) < 0.05, column] = np.nan
+    return frame
+
+
+# The settings each dataset overrides in a copy (its pyproject.toml names breast_cancer).
+DATASETS = {"breast_cancer": {}, "wine_categorical": {"dataset": WINE_CSV, "target": WINE_TARGET}}
+
+
+def use_dataset(project: Project, dataset: str) -> list[str]:
+    """Prepare `project` for `dataset` (a key of DATASETS); the `pytest gates/` arguments for it.
+
+    For the wine dataset: the CSV in the copy and its Great Expectations
+    suite drafted by `python -m model expectations`, as a user would.
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
+    arguments = [part for key, value in DATASETS[dataset].items() for part in (f"--{key}", value)]
+    if dataset == "breast_cancer":
+        return arguments
+    path = project.root / WINE_CSV
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wine_categorical_frame().to_csv(path, index=False)
+    drafted = project.run(sys.executable, "-m", "model", "expectations", "--dataset", WINE_CSV, "--target", WINE_TARGET)
+    if drafted.returncode != 0:
+        raise RuntimeError(f"drafting the wine suite failed:\n{drafted.stdout[-2000:]}\n{drafted.stderr[-2000:]}")
+    return arguments
