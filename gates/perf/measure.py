@@ -101,6 +101,29 @@ class Pairs:
         """The other action's q-th percentile over the base's."""
         return percentile(self.other_seconds, q) / percentile(self.base_seconds, q)
 
+    def ratio_in_both_halves(self, q: float) -> float:
+        """The lower of `ratio(q)` over the first and the second half of the rounds (see `in_both_halves`)."""
+        half = len(self.base_seconds) // 2
+        return min(
+            percentile(other, q) / percentile(base, q)
+            for base, other in (
+                (self.base_seconds[:half], self.other_seconds[:half]),
+                (self.base_seconds[half:], self.other_seconds[half:]),
+            )
+        )
+
+
+def in_both_halves(samples: list[float], q: float) -> float:
+    """The lower of the q-th percentile of the first and of the second half of the rounds.
+
+    A tail percentile of one run can be one burst of load from elsewhere on the
+    machine; a model or a server that got slower is slower in both halves of the
+    run. A gate that compares this with its budget goes red only when both halves
+    are over it: chance alarms become rare, a lasting slowdown still shows.
+    """
+    half = len(samples) // 2
+    return min(percentile(samples[:half], q), percentile(samples[half:], q))
+
 
 def measure_pairs(benchmark, group: str, pairs: Pairs, seconds: float = PAIR_SECONDS, most: int = MAX_PAIRS) -> int:
     """Run `pairs` as a pytest-benchmark measurement of as many rounds as fit `seconds`; the rounds run."""
