@@ -83,7 +83,9 @@ def predictions(url: str, body: bytes, content_type: str, client: httpx.Client |
 
 @pytest.mark.parametrize("model", ["cancer", "mixed"])
 def test_each_request_format_and_csv_equal_in_process_predict(model, request):
+    """Our server answers with the compiled model; scikit-learn in process is the reference."""
     registered = request.getfixturevalue(model)
+    assert load_servable(registered.model_uri, registered.tracking_uri).compiled is not None
     url, _ = request.getfixturevalue(f"{model}_server")
     features = registered.features.sample(25, random_state=1)
     expected = registered.model.predict(features).tolist()
