@@ -86,7 +86,11 @@ def test_a_model_too_slow_to_serve_is_stopped_by_the_slo_gates_and_nothing_is_re
     project = copy_project(tmp_path / "project")
     # 300 bagged trees predict in scikit-learn, ~10-15 ms a row, held to a 5 ms objective; fewer
     # behaviour examples because each one is a slow predict and this test is about the perf gates.
-    tight_slo = {"serving_p50_budget_seconds": 0.005, "serving_p95_budget_seconds": 0.0075, "serving_p99_budget_seconds": 0.01}
+    tight_slo = {
+        "serving_p50_budget_seconds": 0.005,
+        "serving_p95_budget_seconds": 0.0075,
+        "serving_p99_budget_seconds": 0.01,
+    }
     config = project.write_config(
         estimator=BAGGING, estimator_params={"n_estimators": 300}, behaviour_max_examples=5, **tight_slo
     )
