@@ -78,8 +78,14 @@ def _report(project) -> dict:
     return json.loads((project.artifacts / "gate_report.json").read_text(encoding="utf-8"))
 
 
-def _not_passed(report: dict) -> dict[str, dict]:
-    return {g["name"]: g for g in report["gates"] if g["status"] != "passed"}
+def _stopped_by_perf_gates_alone(project, expected: set[str]) -> tuple[dict, dict[str, dict]]:
+    """The red session's report and its gates that did not pass: some of `expected`, nothing outside perf."""
+    report = _report(project)
+    not_passed = {g["name"]: g for g in report["gates"] if g["status"] != "passed"}
+    assert expected & set(not_passed), sorted(not_passed)
+    assert {g["family"] for g in not_passed.values()} == {"perf"}, sorted(not_passed)
+    assert not report["promoted"] and "did not pass" in " ".join(report["reasons"])
+    return report, not_passed
 
 
 def test_a_model_too_slow_to_serve_is_stopped_by_the_slo_gates_and_nothing_is_registered(tmp_path, tracking_store):
@@ -97,11 +103,7 @@ def test_a_model_too_slow_to_serve_is_stopped_by_the_slo_gates_and_nothing_is_re
     result = project.run_gates("--mlgate-config", str(config), timeout=600)
     assert result.returncode != 0, result.stdout[-3000:]
 
-    report = _report(project)
-    not_passed = _not_passed(report)
-    assert SLO_GATES & set(not_passed), sorted(not_passed)
-    assert {g["family"] for g in not_passed.values()} == {"perf"}, sorted(not_passed)
-    assert not report["promoted"] and "did not pass" in " ".join(report["reasons"])
+    report, _ = _stopped_by_perf_gates_alone(project, SLO_GATES)
     assert PERF_MEASURES <= report["perf"].keys()
     p50 = report["perf"]["serving_p50_seconds"]
     assert p50["value"] > p50["budget"]
@@ -140,10 +142,7 @@ def test_a_candidate_slower_than_the_champion_is_stopped_by_the_regression_gates
     second = project.run_gates("--mlgate-config", str(slower), timeout=600)
     assert second.returncode != 0, second.stdout[-3000:]
 
-    report = _report(project)
-    not_passed = _not_passed(report)
-    assert REGRESSION_GATES & set(not_passed), sorted(not_passed)
-    assert {g["family"] for g in not_passed.values()} == {"perf"}, sorted(not_passed)
+    report, not_passed = _stopped_by_perf_gates_alone(project, REGRESSION_GATES)
     ratio = report["perf"]["serving_p50_ratio_vs_champion"]
     assert ratio["value"] >= 3, ratio
     side = report["perf"]["serving_p50_seconds_side_by_side"]
@@ -185,7 +184,7 @@ def test_a_compiled_model_that_does_not_match_is_stopped_by_the_parity_gate(tmp_
     assert result.returncode != 0, result.stdout[-3000:]
 
     report = _report(project)
-    not_passed = _not_passed(report)
+    not_passed = {g["name"]: g for g in report["gates"] if g["status"] != "passed"}
     assert PARITY_GATES <= set(not_passed), sorted(not_passed)
     message = not_passed["test_compiled_model_matches_on_every_holdout_row"]["message"]
     assert "disagrees with scikit-learn" in message and "label(s) differ" in message
