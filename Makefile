@@ -29,7 +29,7 @@ gates: install
 
 ## Run the harness's own test suite
 test: install prometheus
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ --durations=15
 
 ## Compare mlgate's server with `mlflow models serve` on fresh champions: breast cancer, then wine one-hot
 bench-serving: install
