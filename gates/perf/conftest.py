@@ -69,6 +69,9 @@ def champion_servable(champion, candidate):
 
     if champion is None:
         return None
+    columns = list(getattr(champion.model, "feature_names_in_", []))
+    if columns and columns != list(candidate.input_example.columns):
+        return None  # trained on other columns: the champion gate says so, and nothing here can compare
     return tracking.servable_from_model(champion.model, candidate.input_example, "champion", compiled=champion.compiled)
 
 
