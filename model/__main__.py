@@ -66,6 +66,7 @@ class StartupError(RuntimeError):
 def _serve(args: argparse.Namespace) -> int:
     from model import tracking
     from model.serving import runner as server
+    from model.serving.predict import engine_of
     from model.tracking import TrackingError, load_servable
     from monitoring.metrics import ExporterError
 
@@ -79,7 +80,8 @@ def _serve(args: argparse.Namespace) -> int:
     except (TrackingError, ValueError) as error:
         raise StartupError(str(error)) from None
     print(
-        f"loaded {servable.name or model_uri} version {servable.version or '-'}; "
+        f"loaded {servable.name or model_uri} version {servable.version or '-'}, predicting with "
+        f"{engine_of(servable)}; "
         f"starting {args.workers} worker(s) on http://{args.host}:{args.port}",
         flush=True,
     )
