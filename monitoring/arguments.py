@@ -9,32 +9,24 @@ from __future__ import annotations
 import argparse
 
 
-def port_number(text: str) -> int:
-    """1..65535. Port 0 ("any free port") is refused: a server's clients must know where it is."""
+def _number(text: str, kind: type, accepts, what: str):
     try:
-        port = int(text)
+        value = kind(text)
     except ValueError:
-        port = -1
-    if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
-    return port
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+        value = None
+    if value is None or not accepts(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
     return value
 
 
+def port_number(text: str) -> int:
+    """1..65535. Port 0 ("any free port") is refused: a server's clients must know where it is."""
+    return _number(text, int, lambda port: 0 < port < 65536, "a port number from 1 to 65535")
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda value: value >= 1, "a whole number of at least 1")
+
+
 def positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
-    return seconds
+    return _number(text, float, lambda seconds: seconds > 0, "a number of seconds above 0")  # refuses nan
