@@ -142,6 +142,7 @@ def compilation(trained_model, split: Split, settings: Settings, gate_run: str, 
     from model import tracking
     from model.compiler.translate import compile_model
     from model.serving.compiled import Compilation, parity
+    from model.serving.predict import engine_of
 
     started = time.perf_counter()
     try:
@@ -159,7 +160,7 @@ def compilation(trained_model, split: Split, settings: Settings, gate_run: str, 
             )
     candidate.compilation = result
     findings.serving = {
-        "engine": "onnxruntime" if result.compiled is not None else "scikit-learn",
+        "engine": engine_of(result),
         "precision": result.compiled.precision if result.compiled is not None else "",
         "compile_skipped_because": result.skipped_because,
     }

@@ -34,5 +34,6 @@ def predictor_for(servable) -> Predict:
 
 
 def engine_of(servable) -> str:
-    """What answers predictions: "onnxruntime" or "scikit-learn" (for /version-like reports and metrics)."""
+    """What answers predictions for anything with a `compiled` (a servable, a Compilation): "onnxruntime" or
+    "scikit-learn"."""
     return "onnxruntime" if getattr(servable, "compiled", None) is not None else "scikit-learn"

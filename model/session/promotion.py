@@ -111,17 +111,17 @@ def promote(
     neither the bundle nor the alias has moved.
     """
     from model import tracking
+    from model.serving.predict import engine_of
 
     staged = _staging(settings)
+    compiled_dir = staged.with_name(staged.name + "-compiled")
     try:
         version_tags = gate_tags(report)
         version_tags.update({tracking.metric_tag_key(k): repr(v) for k, v in quality.items()})
         version_tags[tracking.TAG_GATED_AT] = str(time.time())
         version_tags[tracking.TAG_DATASET] = settings.dataset_shown
-        version_tags[tracking.TAG_SERVING_ENGINE] = "onnxruntime" if outputs.compiled is not None else "scikit-learn"
-        extra_files = None
-        if outputs.compiled is not None:
-            extra_files = sorted(outputs.compiled.save(staged.with_name(staged.name + "-compiled")).iterdir())
+        version_tags[tracking.TAG_SERVING_ENGINE] = engine_of(outputs)
+        extra_files = sorted(outputs.compiled.save(compiled_dir).iterdir()) if outputs.compiled is not None else None
         version, model_uri = tracking.log_and_register(
             settings, client, run_id, model, input_example, version_tags, outputs.trusted_types, extra_files
         )
@@ -144,5 +144,5 @@ def promote(
         shutil.rmtree(staged, ignore_errors=True)
         raise
     finally:
-        shutil.rmtree(staged.with_name(staged.name + "-compiled"), ignore_errors=True)
+        shutil.rmtree(compiled_dir, ignore_errors=True)
     return Promotion(version, promoted)
