@@ -79,8 +79,9 @@ class Settings:
     serving_p50_budget_seconds: float = 0.025
     serving_p95_budget_seconds: float = 0.040
     serving_p99_budget_seconds: float = 0.050
-    # Candidate p50 (and p99) over the champion's, both served side by side in the session.
-    latency_regression_ratio_budget: float = 1.5
+    # Candidate p50 (and p99) over the champion's, both served side by side in the session. 2, not
+    # 1.5: an unchanged compiled model's sub-millisecond p99 measured up to 1.48x its twin's under load.
+    latency_regression_ratio_budget: float = 2.0
     # Server p50 minus the same model's in-process predict p50: what HTTP, parsing and batching add.
     serving_overhead_budget_seconds: float = 0.002
     # What the metrics middleware adds at p50 (paired requests with and without it). An absolute
