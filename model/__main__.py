@@ -3,6 +3,7 @@
   expectations  draft a data-gate suite from a reference dataset
   validate      check a dataset against its suite
   serve         serve a registered model over MLflow's scoring protocol, with /metrics
+  import-champion  make a green bundle's model the @champion of this store
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from model.data import DataError
+from model.session.bundle import BundleError
 from model.settings import SettingsError, load_settings
 from monitoring.arguments import port_number, positive_int
 
@@ -59,8 +61,8 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if validation.success else 1
 
 
-class StartupError(RuntimeError):
-    """The server cannot start; the message says why and what to check."""
+class CommandError(RuntimeError):
+    """The command cannot do its work (a server cannot start, a store refused); the message says why."""
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -78,7 +80,7 @@ def _serve(args: argparse.Namespace) -> int:
         # Checked before any socket opens: a signature we cannot serve is a start-up error.
         server.check_servable(servable)
     except (TrackingError, ValueError) as error:
-        raise StartupError(str(error)) from None
+        raise CommandError(str(error)) from None
     print(
         f"loaded {servable.name or model_uri} version {servable.version or '-'}, predicting with "
         f"{engine_of(servable)}; "
@@ -88,9 +90,38 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         server.run(servable, settings, args.host, args.port, args.workers)
     except ExporterError as error:
-        raise StartupError(str(error)) from None
+        raise CommandError(str(error)) from None
     except OSError as error:
-        raise StartupError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
+        raise CommandError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
+    return 0
+
+
+def _import_champion(args: argparse.Namespace) -> int:
+    from model.data import read_columns
+    from model.session.bundle import check_columns, import_champion, read_bundle
+    from model.tracking import TrackingError
+
+    settings = load_settings(
+        pyproject=Path("pyproject.toml"),
+        overrides={"dataset": args.dataset, "target": args.target, "model_name": args.model_name},
+    )
+    folder = Path(args.path)
+    bundle = read_bundle(folder)
+    features = [c for c in read_columns(settings.dataset) if c != settings.target]
+    check_columns(bundle, settings.dataset_shown, features)
+    source = args.source or str(folder.resolve())
+    try:
+        version = import_champion(settings, bundle, source)
+    except TrackingError as error:
+        raise CommandError(str(error)) from None
+    shown = {k: f"{v:.4f}" for k, v in bundle.scores.items()}
+    print(
+        f"imported {source} as {settings.model_name} version {version}, now @champion in "
+        f"{settings.tracking_uri} (gate run {bundle.report.run_id}, version "
+        f"{bundle.report.champion_version} where it was gated; "
+        + (", ".join(f"{k} {v}" for k, v in shown.items()) or "no scores recorded")
+        + ")"
+    )
     return 0
 
 
@@ -118,6 +149,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=port_number, default=8080, help="port to listen on (default: 8080)")
     serve.add_argument("--workers", type=positive_int, default=1, help="worker processes (default: 1)")
     serve.set_defaults(run=_serve)
+    bring = commands.add_parser(
+        "import-champion", help="make a green bundle's model the @champion of this store (CI: production's)"
+    )
+    bring.add_argument("path", help="the folder a green `pytest gates/` wrote (artifacts/, CI's mlgate-bundle)")
+    bring.add_argument("--model-name", help="the registered model to crown it in (default: [tool.mlgate])")
+    bring.add_argument("--dataset", help="the dataset the gates will run on, to check its columns")
+    bring.add_argument("--target", help="the label column of that dataset")
+    bring.add_argument("--source", help="where the bundle came from, recorded on the version (default: its path)")
+    bring.set_defaults(run=_import_champion)
     return parser
 
 
@@ -126,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (SettingsError, DataError, StartupError) as error:
+    except (SettingsError, DataError, CommandError, BundleError) as error:
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
 
 

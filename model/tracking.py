@@ -38,6 +38,10 @@ TAG_SERVING_ENGINE = "mlgate.serving_engine"  # onnxruntime or scikit-learn: wha
 TAG_COMPILE_SKIPPED_BECAUSE = "mlgate.compile_skipped_because"  # why it serves scikit-learn (run, version)
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
+# A champion imported from a bundle (python -m model import-champion), not gated in this store:
+TAG_IMPORTED_FROM = "mlgate.imported_from"  # where the bundle came from: a folder, a CI run (run, version)
+TAG_SOURCE_RUN_ID = "mlgate.source_run_id"  # the gate run that made the bundle, in its own store (version)
+TAG_SOURCE_VERSION = "mlgate.source_version"  # the version it was crowned as there (version)
 # What a served model reports of its gate session, by name; NaN when a tag is absent.
 GATE_SCORES = {
     "accuracy": METRIC_TAG_PREFIX + "accuracy",
@@ -73,6 +77,16 @@ class Champion:
     run_id: str
     tags: dict[str, str]
     compiled: Any = None  # its CompiledModel, when it was registered with one
+
+    @property
+    def imported_from(self) -> str:
+        """Where its bundle came from (a folder, a CI run), or "" for a champion gated in this store."""
+        return self.tags.get(TAG_IMPORTED_FROM, "")
+
+    @property
+    def shown(self) -> str:
+        """How messages name it: its version, and its origin when it was imported."""
+        return f"version {self.version}" + (f" (imported from {self.imported_from})" if self.imported_from else "")
 
 
 # Where a registered model keeps its compiled form: MLflow's `extra_files` of the
@@ -213,6 +227,45 @@ def log_and_register(
         registered = mlflow.register_model(info.model_uri, settings.model_name)
     tag_version(client, settings.model_name, str(registered.version), version_tags)
     return str(registered.version), info.model_uri
+
+
+def register_folder(
+    settings: Settings, client: MlflowClient, model_dir: Path, run_tags: dict[str, str], version_tags: dict[str, str]
+) -> str:
+    """Register an already-logged MLflow model folder (a bundle's), byte for byte; returns the version.
+
+    The folder becomes the `model` artifact of a new, finished run of the
+    settings' experiment, so `models:/NAME/N` resolves to exactly those files.
+    """
+    import shutil
+
+    try:
+        experiment = client.get_experiment_by_name(settings.experiment_name)
+        experiment_id = (
+            experiment.experiment_id if experiment is not None else client.create_experiment(settings.experiment_name)
+        )
+        run_id = client.create_run(experiment_id, run_name="import-champion", tags=run_tags).info.run_id
+        with tempfile.TemporaryDirectory(prefix="mlgate-import-") as folder:
+            # registered_model_meta names the version in the store it came from: not this one's.
+            staged = Path(folder) / MODEL_ARTIFACT_NAME
+            shutil.copytree(model_dir, staged, ignore=shutil.ignore_patterns("registered_model_meta"))
+            client.log_artifacts(run_id, str(staged), artifact_path=MODEL_ARTIFACT_NAME)
+        try:
+            client.create_registered_model(settings.model_name)
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        registered = client.create_model_version(
+            settings.model_name, source=f"runs:/{run_id}/{MODEL_ARTIFACT_NAME}", run_id=run_id
+        )
+        tag_version(client, settings.model_name, str(registered.version), version_tags)
+        client.set_terminated(run_id, status="FINISHED")
+    except MlflowException as error:
+        raise TrackingError(
+            f"cannot register the bundle's model in {settings.tracking_uri}: {error.message}; "
+            "check MLFLOW_TRACKING_URI"
+        ) from None
+    return str(registered.version)
 
 
 def tag_version(client: MlflowClient, name: str, version: str, tags: Mapping[str, str]) -> None:

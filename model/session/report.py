@@ -88,6 +88,13 @@ class GateReport:
                 "",
                 f"McNemar exact p-value (candidate worse): {_fmt(c.get('p_value'))}",
             ]
+            if c.get("champion_imported_from"):
+                lines += [
+                    "",
+                    f"The champion is the production bundle from {c['champion_imported_from']}: gate run "
+                    f"`{c.get('champion_source_run_id') or '?'}`, version {c.get('champion_source_version') or '?'} "
+                    "where it was gated.",
+                ]
         if self.serving:
             engine = self.serving.get("engine", "")
             why = self.serving.get("compile_skipped_because", "")

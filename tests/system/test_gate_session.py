@@ -384,3 +384,107 @@ def test_categorical_csv_with_string_labels_passes_promotes_and_serves_strings(
         }
     )
     assert list(model.predict(rows)) == ["low", "mid", "high"]
+
+
+# --- 10. the champion imported from a bundle: production's champion in a fresh store ------
+
+IMPORT_SOURCE = "GitHub run 4242"
+
+
+def import_champion(project: Project, bundle: Path, *args: str) -> subprocess.CompletedProcess:
+    return project.run(sys.executable, "-m", "model", "import-champion", str(bundle), *args, timeout=TIMEOUT_SECONDS)
+
+
+@pytest.fixture(scope="module")
+def imported(green, tmp_path_factory, make_project) -> tuple[Project, subprocess.CompletedProcess]:
+    """A fresh copy whose store's only version is the green bundle, imported: where CI starts."""
+    project = make_project(tmp_path_factory.mktemp("imported") / "project")
+    result = import_champion(project, green.bundle, "--source", IMPORT_SOURCE)
+    assert result.returncode == 0, output(result)
+    return project, result
+
+
+def test_imported_bundle_is_champion_with_its_gate_tags_and_provenance(green, green_store, imported, tracking_store):
+    project, result = imported
+    store = tracking_store(project.tracking_uri)
+    assert registry_now(store) == ("1", ["1"])
+    assert f"imported {IMPORT_SOURCE} as mlgate-classifier version 1, now @champion" in result.stdout
+    version = store.client.get_model_version("mlgate-classifier", "1")
+    gated_here = green_store.client.get_model_version("mlgate-classifier", "1")
+    carried = {k: v for k, v in gated_here.tags.items() if k.startswith((tracking.GATE_TAG_PREFIX, tracking.METRIC_TAG_PREFIX))}
+    assert carried and {k: version.tags.get(k) for k in carried} == carried
+    assert version.tags[tracking.TAG_IMPORTED_FROM] == IMPORT_SOURCE
+    assert version.tags[tracking.TAG_SOURCE_RUN_ID] == gate_report(green.bundle)["run_id"]
+    assert version.tags[tracking.TAG_SOURCE_VERSION] == "1"
+    assert abs(float(version.tags[tracking.TAG_GATED_AT]) - float(gated_here.tags[tracking.TAG_GATED_AT])) < 120
+
+
+def test_imported_champion_is_the_bundles_model_byte_for_byte(green, imported, tmp_path):
+    project, _ = imported
+    served = tracking.download_model("models:/mlgate-classifier@champion", tmp_path, project.tracking_uri)
+    files = sorted(p.relative_to(green.bundle / "model") for p in (green.bundle / "model").rglob("*") if p.is_file())
+    files.remove(Path("registered_model_meta"))  # names the version in the store the bundle came from
+    assert Path("model.skops") in files
+    for name in files:
+        assert (served / name).read_bytes() == (green.bundle / "model" / name).read_bytes(), name
+
+
+def test_worse_candidate_is_refused_by_the_champion_gate_naming_the_imported_champion(imported, tracking_store):
+    project, _ = imported
+    config = project.write_config(  # one stump, thresholds lowered: only the champion gate can stop it
+        estimator_params={"n_estimators": 1, "max_depth": 1},
+        min_holdout_accuracy=0.5,
+        min_macro_f1=0.5,
+        min_roc_auc=0.5,
+        min_class_recall=0.5,
+    )
+
+    result = project.run_gates("--mlgate-config", str(config), timeout=TIMEOUT_SECONDS)
+
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
+    report = gate_report(project.artifacts)
+    assert [g["name"] for g in report["gates"] if g["status"] != "passed"] == [CHAMPION_GATE]
+    assert f"below champion version 1 (imported from {IMPORT_SOURCE})" in result.stdout
+    assert report["comparison"]["champion_imported_from"] == IMPORT_SOURCE
+    assert f"production bundle from {IMPORT_SOURCE}" in (project.artifacts / "gate_report.md").read_text()
+    assert registry_now(tracking_store(project.tracking_uri)) == ("1", ["1"])
+
+
+def test_import_refuses_a_model_trained_on_other_columns_and_registers_nothing(green, project, mixed_frame):
+    (project.root / "data").mkdir()
+    mixed_frame.to_csv(project.root / "data" / "grades.csv", index=False)
+
+    result = import_champion(project, green.bundle, "--dataset", "data/grades.csv", "--target", "grade")
+
+    assert result.returncode == 2, output(result)
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "trained on other columns than data/grades.csv's features" in result.stderr
+    assert "'mean radius'" in result.stderr and "'colour'" in result.stderr
+    assert not (project.root / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize("damage", ["red report", "no report", "no model", "not a folder"])
+def test_import_refuses_what_is_not_a_green_bundle_with_one_message(green, project, tmp_path, damage):
+    bundle = Path(shutil.copytree(green.bundle, tmp_path / "bundle"))
+    expected = {
+        "red report": "holds a red session's report, not a green bundle",
+        "no report": "is not an mlgate bundle: it has no gate_report.json",
+        "no model": "has a green report but no model/MLmodel",
+        "not a folder": "no bundle at",
+    }[damage]
+    if damage == "red report":  # a red session's artifacts/ as CI's gate-report artifact holds it
+        report = gate_report(bundle)
+        report.update(promoted=False, reasons=["1 gate(s) did not pass: test_accuracy (failed)."])
+        (bundle / "gate_report.json").write_text(json.dumps(report))
+    elif damage == "no report":
+        (bundle / "gate_report.json").unlink()
+    elif damage == "no model":
+        shutil.rmtree(bundle / "model")
+    else:
+        bundle = bundle / "gate_report.md"
+
+    result = import_champion(project, bundle)
+
+    assert result.returncode == 2, output(result)
+    assert expected in result.stderr and result.stderr.count("\n") == 1
+    assert not (project.root / "mlflow.db").exists()
