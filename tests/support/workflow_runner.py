@@ -9,7 +9,7 @@ the tests to check.
 
 The expression evaluator knows only the forms our workflows use: the status
 functions, `!`, `&&`, `||`, `==`, `!=`, parentheses, string literals and the
-`inputs` and `steps` contexts. Anything else raises `ExpressionError`, so a
+`inputs`, `steps` and `github` contexts (the last as the test gives it). Anything else raises `ExpressionError`, so a
 workflow edited to use a form the evaluator does not model fails its tests
 instead of being judged wrongly.
 """
@@ -29,7 +29,7 @@ from tests.support.project import clean_env
 # GitHub's command for `shell: bash` (docs: "Workflow syntax", jobs.<job_id>.steps[*].shell).
 BASH = ("bash", "--noprofile", "--norc", "-eo", "pipefail")
 STATUS_FUNCTIONS = {"success", "failure", "always", "cancelled"}
-MODELLED_CONTEXTS = {"inputs", "steps"}
+MODELLED_CONTEXTS = {"inputs", "steps", "github"}
 # Keys of a step this runner knows what to do with; any other key fails loudly.
 KNOWN_STEP_KEYS = {"name", "id", "if", "uses", "with", "run", "env", "shell"}
 # Job keys that do not change which steps run or how (a job-level `if:`, matrix or services would).
@@ -283,16 +283,20 @@ def run_job(
     inputs: dict[str, str] | None = None,
     not_run: frozenset[str] = frozenset(),
     timeout_seconds: float = 300,
+    github: dict[str, Any] | None = None,
+    path_first: Path | None = None,
 ) -> JobRun:
     """Run `job_id`'s steps in order in `workspace`; steps whose id is in `not_run` count as green.
 
-    `inputs` is the workflow_dispatch input context. Step files live under `scratch`.
+    `inputs` is the workflow_dispatch input context, `github` the github context
+    (token, repository, event...). `path_first` goes first on every step's PATH:
+    where a test puts its stand-in for the `gh` CLI. Step files live under `scratch`.
     """
     job = workflow["jobs"][job_id]
     unknown = set(job) - KNOWN_JOB_KEYS
     if unknown:
         raise ExpressionError(f"job {job_id} has keys the local runner does not model: {sorted(unknown)}")
-    contexts: dict[str, Any] = {"inputs": dict(inputs or {}), "steps": {}}
+    contexts: dict[str, Any] = {"inputs": dict(inputs or {}), "steps": {}, "github": dict(github or {})}
     carried_env: dict[str, str] = {}  # what earlier steps wrote to GITHUB_ENV
     status = "success"
     runs, summaries = [], []
@@ -316,6 +320,8 @@ def run_job(
             script = step_dir / "script.sh"
             script.write_text(step["run"], encoding="utf-8")
             env = github_env(workspace, step_dir)
+            if path_first is not None:
+                env["PATH"] = f"{path_first}{os.pathsep}{env['PATH']}"
             for layer in (workflow.get("env", {}), job.get("env", {}), carried_env, step.get("env", {})):
                 env.update({k: substitute(v, contexts, status) for k, v in layer.items()})
             for name in ("summary.md", "output", "env"):

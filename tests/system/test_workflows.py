@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -38,6 +39,7 @@ from tests.support.project import (
     copy_project,
     loosen_perf_budgets,
 )
+from tests.support.fake_github import FakeGitHub
 from tests.support.workflow_runner import (
     ExpressionError,
     JobRun,
@@ -57,6 +59,8 @@ ZIZMOR_CONFIG = ROOT / ".github" / "zizmor.yml"
 JOB = "gates"
 GATE_STEP = "gates"
 INSTALL_STEP = "install"
+CHAMPION_STEP = "champion"
+PRODUCTION_RUN = 7001  # the upload workflow's run whose bundle is production, in the fake history
 # The summary must carry the gate table, as model/session/report.py writes its header.
 GATE_TABLE_HEADER = "| family | gate | value | threshold | verdict |"
 # What a red run ships: why nothing was promoted, and the JUnit cases.
@@ -131,13 +135,14 @@ def test_workflow_matches_the_github_workflow_schema(name):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_workflows_pass_the_zizmor_audit_offline():
+@pytest.mark.parametrize("persona", ["regular", "pedantic", "auditor"])
+def test_workflows_pass_the_zizmor_audit_offline(persona):
     # No GitHub token reaches zizmor: --offline must be enough, and a token would be a leak.
     env = {k: v for k, v in clean_env().items() if k not in ("GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN")}
     # Only the committed config may relax an audit; without one, none found elsewhere is read.
     config = ["--config", str(ZIZMOR_CONFIG)] if ZIZMOR_CONFIG.is_file() else ["--no-config"]
     result = subprocess.run(
-        [_tool("zizmor"), "--offline", *config, *(str(WORKFLOWS_DIR / n) for n in WORKFLOWS)],
+        [_tool("zizmor"), "--offline", "--persona", persona, *config, *(str(WORKFLOWS_DIR / n) for n in WORKFLOWS)],
         capture_output=True, text=True, timeout=120, env=env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -156,8 +161,8 @@ def test_every_action_is_pinned_to_a_full_commit_sha_with_its_version(name):
         assert re.fullmatch(r"\s*#\s*v\d+(\.\d+)*.*", match["rest"]), f"{match['action']} lacks `# vX.Y.Z`"
 
 
-def test_workflow_grants_only_read_access_to_contents(workflow):
-    assert workflow["permissions"] == {"contents": "read"}
+def test_workflow_grants_only_read_access_to_contents_and_to_actions_for_the_bundle(workflow):
+    assert workflow["permissions"] == {"contents": "read", "actions": "read"}
     assert all("permissions" not in job for job in workflow["jobs"].values()), "a job widens the permissions"
 
 
@@ -286,7 +291,7 @@ def test_expression_evaluator_refuses_forms_it_does_not_model():
     contexts = {"inputs": {}, "steps": {}}
     for unknown in (
         "contains(github.ref, 'main')",
-        "github.ref == 'refs/heads/main'",
+        "env.MLGATE_DATASET == 'x'",
         "steps.gates.outcome > 'a'",
         "hashFiles('x')",
         "true",
@@ -316,7 +321,23 @@ def write_broken_dataset(project: Project, frame) -> Path:
     return path
 
 
-def run_locally(name: str, scenario: str, scratch: Path, frame) -> JobRun:
+def make_worse(project: Project) -> None:
+    """The user's model change under test: one stump, thresholds lowered so only the champion gate can stop it."""
+    pyproject = project.root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    worse = {
+        "estimator_params": "{ n_estimators = 1, max_depth = 1 }",
+        **{k: "0.5" for k in ("min_holdout_accuracy", "min_macro_f1", "min_roc_auc", "min_class_recall")},
+    }
+    for key, value in worse.items():
+        text, count = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
+        if not count:
+            text = text.replace("[tool.mlgate]\n", f"[tool.mlgate]\n{key} = {value}\n", 1)
+    pyproject.write_text(text, encoding="utf-8")
+
+
+def run_locally(name: str, scenario: str, scratch: Path, frame, github: FakeGitHub,
+                not_run: frozenset[str] = frozenset({INSTALL_STEP})) -> JobRun:
     project = copy_project(scratch / "checkout")
     loosen_perf_budgets(project)  # the workflow's steps are under test here, not the timings
     inputs = {}  # a push: no workflow_dispatch inputs
@@ -325,22 +346,38 @@ def run_locally(name: str, scenario: str, scratch: Path, frame) -> JobRun:
         inputs = {"dataset": BROKEN_DATASET}  # as chosen in the workflow_dispatch form
     elif scenario == "missing dataset":
         inputs = {"dataset": MISSING_DATASET}
+    elif scenario == "worse than production":
+        make_worse(project)
     env = github_env(project.root, scratch)
     assert python_on_path(env).parent == VENV_BIN, "the steps would not run the venv's python"
     workflow = load_workflow(project.root / ".github" / "workflows" / name)
-    return run_job(workflow, JOB, project.root, scratch / "steps", inputs, not_run=frozenset({INSTALL_STEP}))
+    context = {"token": "job-token", "repository": github.repository, "event": {"repository": {"default_branch": "main"}}}
+    return run_job(workflow, JOB, project.root, scratch / "steps", inputs, not_run=not_run,
+                   github=context, path_first=github.install())
 
 
 @pytest.fixture(scope="module")
 def local_runs(tmp_path_factory, breast_cancer_frame):
-    """Each (workflow, scenario) run once: a gate session costs ~10 s, several tests read it."""
+    """Each (workflow, scenario) run once: a gate session costs ~10 s, several tests read it.
+
+    GitHub's run history is empty (no bundle yet: the first champion), except in
+    "worse than production", where the upload workflow's green push is production.
+    """
     done: dict[tuple[str, str], JobRun] = {}
+    github: dict[tuple[str, str], FakeGitHub] = {}
 
     def local_run(name: str, scenario: str) -> JobRun:
         if (name, scenario) not in done:
-            done[name, scenario] = run_locally(name, scenario, tmp_path_factory.mktemp("run"), breast_cancer_frame)
+            scratch = tmp_path_factory.mktemp("run")
+            history = FakeGitHub(scratch / "github")
+            if scenario == "worse than production":
+                bundle = local_run(TRAIN_AND_UPLOAD, "push").workspace / configured_artifacts_dir()
+                history.add_run(PRODUCTION_RUN, workflow=TRAIN_AND_UPLOAD, bundle=bundle)
+            github[name, scenario] = history
+            done[name, scenario] = run_locally(name, scenario, scratch, breast_cancer_frame, history)
         return done[name, scenario]
 
+    local_run.github = github  # type: ignore[attr-defined]
     return local_run
 
 
@@ -367,6 +404,9 @@ def test_green_run_passes_the_gate_step_and_summarises_every_gate_passed(local_r
     assert VERDICT_ICONS["passed"] in run.summary
     assert not any(VERDICT_ICONS[s] in run.summary for s in ("failed", "error", "not run"))
     assert "**Promoted**" in run.summary
+    # No production bundle in the run history: the first champion, and the summary says so.
+    assert run.step(CHAMPION_STEP).outcome == "success"
+    assert "### Champion: none yet" in run.summary
     # No dataset chosen by hand: [tool.mlgate] decided.
     assert f"Dataset `{configured('dataset')}`" in run.summary
     assert_named_paths_exist(run)
@@ -423,3 +463,84 @@ def test_missing_dataset_stops_the_session_and_the_summary_says_so(local_runs, n
     assert "No gate report" in run.summary
     assert [s.inputs["name"] for s in ran_uploads(run)] == ["gate-report"]
     assert not (run.workspace / configured_artifacts_dir()).exists()
+
+
+# --- the champion from production -----------------------------------------------------
+
+
+def test_both_workflows_import_the_production_champion_right_before_the_gate_step():
+    steps = {name: load_workflow(WORKFLOWS_DIR / name)["jobs"][JOB]["steps"] for name in WORKFLOWS}
+    ids = {name: [s.get("id") for s in found] for name, found in steps.items()}
+    for name, order in ids.items():
+        assert order.index(CHAMPION_STEP) + 1 == order.index(GATE_STEP), f"{name}: import is not right before the gates"
+    (first, second) = ([s for s in found if s.get("id") == CHAMPION_STEP][0] for found in steps.values())
+    assert first == second
+    assert first["env"]["GH_TOKEN"] == "${{ github.token }}"  # the job token, read-only, no secret
+    script = ROOT / shlex.split(first["run"])[-1]
+    assert script.is_file() and "python -m model import-champion" in script.read_text()
+
+
+@pytest.mark.slow
+def test_worse_candidate_than_production_is_refused_and_uploads_no_bundle(local_runs):
+    run = local_runs(TRAIN_AND_UPLOAD, "worse than production")
+    production = f"https://github.com/owner/repo/actions/runs/{PRODUCTION_RUN}"
+    assert run.step(CHAMPION_STEP).outcome == "success", run.step(CHAMPION_STEP).output[-3000:]
+    assert f"compared with the `mlgate-bundle` of run [{PRODUCTION_RUN}]({production})" in run.summary
+    assert run.step(GATE_STEP).outcome == "failure"
+    red_rows = [r for r in run.summary.splitlines() if r.startswith("| model |") and VERDICT_ICONS["failed"] in r]
+    assert len(red_rows) == 1 and "test_candidate_not_worse_than_champion" in red_rows[0]
+    assert f"production bundle from {production}" in run.summary
+    assert "**Promoted nothing.**" in run.summary
+    assert [s.inputs["name"] for s in ran_uploads(run)] == ["gate-report"]
+
+
+@pytest.mark.slow
+def test_champion_step_asks_for_the_upload_workflows_successful_runs_on_the_default_branch(local_runs):
+    local_runs(TRAIN_AND_UPLOAD, "worse than production")
+    calls = local_runs.github[TRAIN_AND_UPLOAD, "worse than production"].calls()
+    listed = [c for c in calls if c[:2] == ["run", "list"]]
+    assert listed and all(
+        {("--workflow", TRAIN_AND_UPLOAD), ("--branch", "main"), ("--status", "success")} <= set(zip(c, c[1:]))
+        for c in listed
+    )
+    assert [c for c in calls if c[:2] == ["run", "download"]] == [
+        ["run", "download", str(PRODUCTION_RUN), "--name", "mlgate-bundle", "--dir", calls[-1][-1]]
+    ]
+
+
+def run_champion_step(tmp_path: Path, frame, history: FakeGitHub) -> JobRun:
+    """The job with its gate step not run: only what the champion step does is under test."""
+    return run_locally(TRAIN_AND_UPLOAD, "push", tmp_path, frame, history, not_run=frozenset({INSTALL_STEP, GATE_STEP}))
+
+
+@pytest.mark.slow
+def test_champion_step_skips_expired_failed_and_other_branch_bundles(local_runs, tmp_path, breast_cancer_frame, tracking_store):
+    bundle = local_runs(TRAIN_AND_UPLOAD, "push").workspace / configured_artifacts_dir()
+    history = FakeGitHub(tmp_path / "github")
+    wanted = history.add_run(7001, workflow=TRAIN_AND_UPLOAD, bundle=bundle)
+    history.add_run(7002, workflow=TRAIN_AND_UPLOAD, bundle=None)  # green, but its bundle expired
+    history.add_run(7003, workflow=TRAIN_AND_UPLOAD, conclusion="failure", bundle=bundle)
+    history.add_run(7004, workflow=TRAIN_AND_UPLOAD, branch="feature", bundle=bundle)
+    history.add_run(7005, workflow=TRAIN_ON_CHANGE, bundle=bundle)
+
+    run = run_champion_step(tmp_path, breast_cancer_frame, history)
+
+    assert run.step(CHAMPION_STEP).outcome == "success", run.step(CHAMPION_STEP).output[-3000:]
+    assert f"run [7001]({wanted})" in run.summary
+    store = tracking_store(f"sqlite:///{run.workspace / 'mlflow.db'}")
+    assert store.champion_version() == "1"
+    version = store.client.get_model_version("mlgate-classifier", "1")
+    assert version.tags["mlgate.imported_from"] == wanted
+
+
+@pytest.mark.slow
+def test_champion_step_with_every_bundle_expired_warns_and_gates_a_first_champion(local_runs, tmp_path, breast_cancer_frame):
+    history = FakeGitHub(tmp_path / "github")
+    history.add_run(7001, workflow=TRAIN_AND_UPLOAD, bundle=None)
+
+    run = run_champion_step(tmp_path, breast_cancer_frame, history)
+
+    assert run.step(CHAMPION_STEP).outcome == "success"
+    assert "::warning::no production bundle left" in run.step(CHAMPION_STEP).output
+    assert "### Champion: none left" in run.summary
+    assert not (run.workspace / "mlflow.db").exists()
