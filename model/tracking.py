@@ -143,6 +143,11 @@ def _fluent_store(uri: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _experiment_id(settings: Settings, client: MlflowClient) -> str:
+    experiment = client.get_experiment_by_name(settings.experiment_name)
+    return experiment.experiment_id if experiment is not None else client.create_experiment(settings.experiment_name)
+
+
 def start_gate_run(settings: Settings, client: MlflowClient) -> str:
     """One run for the whole session; `mlflow run` hands us its own in MLFLOW_RUN_ID."""
     run_id = os.environ.get("MLFLOW_RUN_ID")
@@ -151,14 +156,8 @@ def start_gate_run(settings: Settings, client: MlflowClient) -> str:
             client.get_run(run_id)
             set_tags(client, run_id, {TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown})
             return run_id
-        experiment = client.get_experiment_by_name(settings.experiment_name)
-        experiment_id = (
-            experiment.experiment_id
-            if experiment is not None
-            else client.create_experiment(settings.experiment_name)
-        )
         run = client.create_run(
-            experiment_id,
+            _experiment_id(settings, client),
             run_name=f"gates-{settings.dataset_name}",
             tags={TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown},
         )
@@ -240,11 +239,9 @@ def register_folder(
     import shutil
 
     try:
-        experiment = client.get_experiment_by_name(settings.experiment_name)
-        experiment_id = (
-            experiment.experiment_id if experiment is not None else client.create_experiment(settings.experiment_name)
-        )
-        run_id = client.create_run(experiment_id, run_name="import-champion", tags=run_tags).info.run_id
+        run_id = client.create_run(
+            _experiment_id(settings, client), run_name="import-champion", tags=run_tags
+        ).info.run_id
         with tempfile.TemporaryDirectory(prefix="mlgate-import-") as folder:
             # registered_model_meta names the version in the store it came from: not this one's.
             staged = Path(folder) / MODEL_ARTIFACT_NAME

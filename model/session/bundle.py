@@ -54,7 +54,8 @@ def _report(data: dict[str, Any]) -> GateReport:
     return GateReport(gates=gates, **{k: v for k, v in data.items() if k in known})
 
 
-def _signature_columns(model_dir: Path) -> list[str]:
+def _read_mlmodel(model_dir: Path) -> tuple[list[str], float]:
+    """The model's input columns (its signature) and when it was logged (utc_time_created), read once."""
     import yaml
 
     try:
@@ -64,17 +65,11 @@ def _signature_columns(model_dir: Path) -> list[str]:
         raise BundleError(f"{model_dir / 'MLmodel'} is not a readable MLflow model ({error})") from None
     if not inputs:
         raise BundleError(f"the model in {model_dir} has no input signature; it was not logged by mlgate")
-    return [column["name"] for column in inputs]
-
-
-def _created_at(model_dir: Path) -> float:
-    import yaml
-
-    created = yaml.safe_load((model_dir / "MLmodel").read_text(encoding="utf-8")).get("utc_time_created", "")
     try:
-        return datetime.fromisoformat(str(created)).replace(tzinfo=timezone.utc).timestamp()
+        created = datetime.fromisoformat(str(document.get("utc_time_created", ""))).replace(tzinfo=timezone.utc)
     except ValueError:
-        return float("nan")
+        return [column["name"] for column in inputs], float("nan")
+    return [column["name"] for column in inputs], created.timestamp()
 
 
 def read_bundle(folder: Path) -> Bundle:
@@ -103,13 +98,13 @@ def read_bundle(folder: Path) -> Bundle:
             "download the whole mlgate-bundle artifact"
         )
     metrics = _read_json(folder / METRICS_FILE, "metrics file") if (folder / METRICS_FILE).is_file() else {}
-    model_dir = folder / MODEL_FOLDER
+    columns, gated_at = _read_mlmodel(folder / MODEL_FOLDER)
     return Bundle(
         folder=folder,
         report=report,
         scores={k: float(metrics[k]) for k in SCORES if isinstance(metrics.get(k), (int, float))},
-        columns=_signature_columns(model_dir),
-        gated_at=_created_at(model_dir),
+        columns=columns,
+        gated_at=gated_at,
     )
 
 
