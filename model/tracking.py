@@ -8,6 +8,7 @@ for the call and restores the process's own setting afterwards.
 
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 import tempfile
@@ -49,6 +50,11 @@ GATE_SCORES = {
 MAX_TAG_CHARS = 5000
 # MLflow's switch for artifact progress bars, read on every upload and download.
 PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+# A fresh SQLite store is created under an flock on this file beside it (open_store).
+STORE_LOCK_SUFFIX = ".lock"
+# How long a process waits for another to create the store: migrations take ~3 s on a loaded box.
+STORE_LOCK_WAIT_SECONDS, STORE_LOCK_POLL_SECONDS = 300.0, 0.01
 
 CHAMPION_ALIAS = "champion"
 MODEL_ARTIFACT_NAME = "model"
@@ -96,7 +102,64 @@ def quiet_progress_bars() -> None:
 
 def client_for(settings: Settings) -> MlflowClient:
     """A client of the settings' store; the process's global MLflow URIs are left alone."""
-    return _client(settings.tracking_uri)
+    return open_store(settings.tracking_uri)
+
+
+def open_store(uri: str) -> MlflowClient:
+    """A client of `uri`, with a fresh SQLite store created and migrated first, by one process at a time.
+
+    MLflow creates and migrates a SQLite schema in whichever process first
+    touches it, with no lock: sessions started together on a fresh file each run
+    the migrations and all but one die on `duplicate column name: step`
+    (daizutabi/hydraflow#245). Every door to the store (gate sessions, the
+    server) comes through here, so the first one creates the schema under an
+    flock on `<db>.lock` and the others wait, then find it done. A killed holder's
+    lock is released by the kernel. On a store that exists this costs one
+    uncontended flock; MLflow keeps the opened store per process, so only the
+    first client of a URI in a process does any work inside it.
+    """
+    database = sqlite_file(uri)
+    if database is None:
+        return _client(uri)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(database.with_name(database.name + STORE_LOCK_SUFFIX)):
+        # MlflowClient opens the tracking store at once (schema, default experiment); the registry
+        # store lives in the same file and finds its tables made, so nothing of it migrates later.
+        return _client(uri)
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` URI; None for any other store (or an in-memory one)."""
+    if not uri.startswith("sqlite:"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(uri).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).absolute()
+
+
+@contextmanager
+def _locked(lock_file: Path) -> Iterator[None]:
+    """An exclusive flock on `lock_file`; waits up to STORE_LOCK_WAIT_SECONDS for the holder."""
+    with open(lock_file, "a") as handle:
+        deadline = time.monotonic() + STORE_LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TrackingError(
+                        f"another process has held {lock_file} for over {STORE_LOCK_WAIT_SECONDS:.0f} s while "
+                        "creating the tracking store; if none is running, delete the lock file and retry"
+                    ) from None
+                time.sleep(STORE_LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _client(uri: str) -> MlflowClient:
@@ -137,14 +200,8 @@ def start_gate_run(settings: Settings, client: MlflowClient) -> str:
             client.get_run(run_id)
             set_tags(client, run_id, {TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown})
             return run_id
-        experiment = client.get_experiment_by_name(settings.experiment_name)
-        experiment_id = (
-            experiment.experiment_id
-            if experiment is not None
-            else client.create_experiment(settings.experiment_name)
-        )
         run = client.create_run(
-            experiment_id,
+            _experiment_id(client, settings.experiment_name),
             run_name=f"gates-{settings.dataset_name}",
             tags={TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown},
         )
@@ -154,6 +211,18 @@ def start_gate_run(settings: Settings, client: MlflowClient) -> str:
             "check MLFLOW_TRACKING_URI"
         ) from None
     return run.info.run_id
+
+
+def _experiment_id(client: MlflowClient, name: str) -> str:
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return client.get_experiment_by_name(name).experiment_id  # a session started with us made it
 
 
 def finish_run(client: MlflowClient, run_id: str, passed: bool) -> None:
@@ -348,10 +417,10 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
 
     import yaml
 
-    client = _client(tracking_uri)
     name = version = run_id = alias = ""
     tags: dict[str, str] = {}
     try:
+        client = open_store(tracking_uri)
         if model_uri.startswith("models:/"):
             ref = model_uri.removeprefix("models:/")
             if "@" in ref:
