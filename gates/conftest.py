@@ -69,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except (SettingsError, DataError) as error:
         raise pytest.UsageError(f"mlgate: {error}") from None
     tracking.quiet_progress_bars()
-    outcomes = GateOutcomes(GATES_DIR)
+    outcomes = GateOutcomes(GATES_DIR, config.rootpath)
     config.pluginmanager.register(outcomes, "mlgate-gate-outcomes")
     config.stash[OUTCOMES_KEY] = outcomes
     config.stash[CANDIDATE_KEY] = Candidate()

@@ -36,8 +36,15 @@ def incompleteness(config: pytest.Config, outcomes: GateOutcomes) -> list[str]:
         reasons.append(f"{outcomes.deselected} gate(s) were deselected.")
     if any("::" in arg for arg in config.args):
         reasons.append("a node id selected part of a gate file.")
+    def shown(paths) -> list[str]:
+        return sorted(str(p.relative_to(outcomes.gates_dir)) for p in paths)
+
+    broken = shown(outcomes.uncollectable)
+    if broken:
+        reasons.append(f"gate file(s) that could not be collected (see the errors above): {', '.join(broken)}.")
     every_file = set(outcomes.gates_dir.rglob("test_*.py"))
-    left_out = sorted(str(p.relative_to(outcomes.gates_dir)) for p in every_file - outcomes.collected_files)
+    # Only files the session never got to: one that failed to import is named above, not here.
+    left_out = shown(every_file - outcomes.collected_files - outcomes.uncollectable)
     if left_out:
         reasons.append(f"gate file(s) left out of the session: {', '.join(left_out)}.")
     return reasons
