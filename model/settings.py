@@ -91,6 +91,11 @@ class Settings:
     sidecar_overhead_budget_seconds: float = 0.005
     # Largest /invocations body the server reads; larger gets 413.
     max_request_bytes: int = 10 * 1024 * 1024
+    # After a 413 the server reads and drops the rest of the body, so a client that sends it all
+    # before reading (urllib, http.client) gets the answer instead of a reset; up to this many
+    # bytes or seconds, whichever comes first, then it closes on a client still sending.
+    max_discarded_body_bytes: int = 256 * 1024 * 1024
+    max_discard_seconds: float = 10.0
     # How long the server waits for concurrent requests to batch with.
     batch_window_seconds: float = 0.0003
     # Largest number of rows predicted in one micro-batch.
