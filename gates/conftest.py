@@ -92,12 +92,14 @@ def findings(pytestconfig: pytest.Config) -> Findings:
 
 
 @pytest.fixture(scope="session")
-def gate_run(settings: Settings, candidate: Candidate) -> str:
-    """The one MLflow run every gate of this session logs to."""
+def gate_run(settings: Settings, candidate: Candidate, findings: Findings) -> str:
+    """The one MLflow run every gate of this session logs to; versions dead sessions left gating are marked."""
     from model import tracking
+    from model.session.abandoned import mark_abandoned
 
     candidate.client = tracking.client_for(settings)
     candidate.run_id = tracking.start_gate_run(settings, candidate.client)
+    findings.abandoned = {found.version: found.why for found in mark_abandoned(settings, candidate.client)}
     return candidate.run_id
 
 

@@ -88,6 +88,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         comparison=findings.comparison,
         perf=findings.perf,
         serving=findings.serving,
+        abandoned=findings.abandoned,
     )
     artifacts = Path(settings.artifacts_dir)
     verdict: list[str] = []
@@ -103,6 +104,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
             verdict.append(f"The gate report is in {artifacts / 'gate_report.md'}.")
         if session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    verdict += [f"Tagged {settings.model_name} version {v} abandoned: {why}." for v, why in report.abandoned.items()]
     verdict += _record_on_run(candidate, report, artifacts)
     config.stash[stash.VERDICT_KEY] = verdict
 

@@ -72,6 +72,9 @@ class Settings:
     experiment_name: str = "mlgate"
     # The bundle written on a green session (the gate report alone on a red one).
     artifacts_dir: str = "artifacts"
+    # A version left gating by a session on another host (whose process cannot be looked up) is
+    # tagged abandoned after this long; registration to the alias move takes seconds.
+    abandoned_after_seconds: float = 3600.0
 
     # --- serving and perf gates (seconds unless the name says otherwise) ---
     # Service-level objectives for one-row requests, on the machine the gates run on. A compiled

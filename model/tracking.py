@@ -32,6 +32,13 @@ TAG_GATE_STATUS = "mlgate.gate_status"  # running, then passed or failed (run)
 STATUS_RUNNING, STATUS_PASSED, STATUS_FAILED = "running", "passed", "failed"
 TAG_DATASET = "mlgate.dataset"  # the dataset as given: a path or sklearn:NAME (run, version)
 TAG_REFUSED_BECAUSE = "mlgate.refused_because"  # why nothing was promoted (run, version)
+# A version's verdict: gating from registration, then promoted, refused or failed; abandoned
+# when a later session finds its session gone (model/session/abandoned.py). Never deleted.
+TAG_VERDICT = "mlgate.verdict"
+VERDICT_GATING, VERDICT_PROMOTED, VERDICT_REFUSED = "gating", "promoted", "refused"
+VERDICT_FAILED, VERDICT_ABANDONED = "failed", "abandoned"
+TAG_GATING_SESSION = "mlgate.gating_session"  # "host pid start-ticks" of the session registering it (version)
+TAG_ABANDONED_BECAUSE = "mlgate.abandoned_because"  # whose session is gone, and how that is known (version)
 TAG_FAILED_GATES = "mlgate.failed_gates"  # the gates that did not pass (run)
 TAG_CHAMPION_VERSION = "mlgate.champion_version"  # the version a green session crowned (run)
 TAG_GATED_AT = "mlgate.gated_at"  # unix time of the green session (version)
@@ -256,11 +263,14 @@ def log_and_register(
     version_tags: dict[str, str],
     skops_trusted_types: list[str] | None = None,
     extra_files: list[Path] | None = None,
+    gating_session: str = "",
 ) -> tuple[str, str]:
     """Log the model on the run, register it, tag it; returns (version, model_uri).
 
     The alias is moved separately (`crown`), last, so that a session killed
-    in here leaves the champion where it was.
+    in here leaves the champion where it was. The version is born tagged
+    gating by `gating_session` (in the same transaction that creates it), so
+    a kill at any later point leaves a version a later session can tell apart.
     """
     from mlflow.models import infer_signature
 
@@ -279,7 +289,11 @@ def log_and_register(
             run_id=run_id,
             extra_files=[str(f) for f in extra_files] if extra_files else None,
         )
-        registered = mlflow.register_model(info.model_uri, settings.model_name)
+        registered = mlflow.register_model(
+            info.model_uri,
+            settings.model_name,
+            tags={TAG_VERDICT: VERDICT_GATING, TAG_GATING_SESSION: gating_session},
+        )
     tag_version(client, settings.model_name, str(registered.version), version_tags)
     return str(registered.version), info.model_uri
 
@@ -287,6 +301,13 @@ def log_and_register(
 def tag_version(client: MlflowClient, name: str, version: str, tags: Mapping[str, str]) -> None:
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, str(value)[:MAX_TAG_CHARS])
+
+
+def gating_versions(settings: Settings, client: MlflowClient) -> list:
+    """The settings' model's versions still tagged gating, oldest first."""
+    name = settings.model_name.replace("'", "\\'")
+    found = client.search_model_versions(f"name = '{name}' AND tags.`{TAG_VERDICT}` = '{VERDICT_GATING}'")
+    return sorted(found, key=lambda version: int(version.version))
 
 
 def crown(settings: Settings, client: MlflowClient, version: str) -> None:
