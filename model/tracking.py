@@ -8,7 +8,7 @@ for the call and restores the process's own setting afterwards.
 
 from __future__ import annotations
 
-import fcntl
+import logging
 import math
 import os
 import tempfile
@@ -25,7 +25,10 @@ import mlflow.sklearn
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from model.locking import LockTimeout, exclusive
 from model.settings import Settings
+
+logger = logging.getLogger("mlgate.tracking")
 
 # --- the tags a gate session writes: on its run, and on a version it registers ------------
 TAG_GATE_STATUS = "mlgate.gate_status"  # running, then passed or failed (run)
@@ -61,7 +64,7 @@ PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 # A fresh SQLite store is created under an flock on this file beside it (open_store).
 STORE_LOCK_SUFFIX = ".lock"
 # How long a process waits for another to create the store: migrations take ~3 s on a loaded box.
-STORE_LOCK_WAIT_SECONDS, STORE_LOCK_POLL_SECONDS = 300.0, 0.01
+STORE_LOCK_WAIT_SECONDS = 300.0
 
 CHAMPION_ALIAS = "champion"
 MODEL_ARTIFACT_NAME = "model"
@@ -121,18 +124,45 @@ def open_store(uri: str) -> MlflowClient:
     (daizutabi/hydraflow#245). Every door to the store (gate sessions, the
     server) comes through here, so the first one creates the schema under an
     flock on `<db>.lock` and the others wait, then find it done. A killed holder's
-    lock is released by the kernel. On a store that exists this costs one
-    uncontended flock; MLflow keeps the opened store per process, so only the
-    first client of a URI in a process does any work inside it.
+    lock is released by the kernel. A store already at MLflow's head revision,
+    with its default experiment, is opened without the lock: MLflow writes
+    nothing to it on opening, and sessions starting together are not queued.
     """
     database = sqlite_file(uri)
-    if database is None:
+    if database is None or _ready(database):
         return _client(uri)
-    database.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(database.with_name(database.name + STORE_LOCK_SUFFIX)):
-        # MlflowClient opens the tracking store at once (schema, default experiment); the registry
-        # store lives in the same file and finds its tables made, so nothing of it migrates later.
-        return _client(uri)
+    lock_file = database.with_name(database.name + STORE_LOCK_SUFFIX)
+    client = None
+    try:
+        with exclusive(lock_file, STORE_LOCK_WAIT_SECONDS) as waited:
+            started = time.monotonic()
+            if not _ready(database):  # first in: create it. MlflowClient opens the tracking store at once
+                # (schema, default experiment); the registry store, in the same file, finds its tables made.
+                client = _client(uri)
+    except LockTimeout as error:
+        raise TrackingError(
+            f"{error} while creating the tracking store {uri}; if no mlgate process is running, retry"
+        ) from None
+    logger.debug("store %s: waited %.3f s for its lock, held it %.3f s", uri, waited, time.monotonic() - started)
+    return client if client is not None else _client(uri)  # those who waited open it side by side
+
+
+def _ready(database: Path) -> bool:
+    """Whether the SQLite file holds MLflow's whole schema, at the head revision, and the default experiment."""
+    import sqlite3
+    from contextlib import closing
+
+    from mlflow.store.db.utils import _get_latest_schema_revision
+
+    if not database.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(database.as_uri() + "?mode=ro", uri=True, timeout=30)) as connection:
+            revisions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+            default = connection.execute("SELECT 1 FROM experiments WHERE experiment_id = 0").fetchall()
+    except sqlite3.Error:  # tables not made yet, or half made: the lock decides
+        return False
+    return revisions == [(_get_latest_schema_revision(),)] and bool(default)
 
 
 def sqlite_file(uri: str) -> Path | None:
@@ -145,28 +175,6 @@ def sqlite_file(uri: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database).absolute()
-
-
-@contextmanager
-def _locked(lock_file: Path) -> Iterator[None]:
-    """An exclusive flock on `lock_file`; waits up to STORE_LOCK_WAIT_SECONDS for the holder."""
-    with open(lock_file, "a") as handle:
-        deadline = time.monotonic() + STORE_LOCK_WAIT_SECONDS
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TrackingError(
-                        f"another process has held {lock_file} for over {STORE_LOCK_WAIT_SECONDS:.0f} s while "
-                        "creating the tracking store; if none is running, delete the lock file and retry"
-                    ) from None
-                time.sleep(STORE_LOCK_POLL_SECONDS)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _client(uri: str) -> MlflowClient:

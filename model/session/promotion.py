@@ -13,6 +13,10 @@ from model.session.report import GateReport, GateResult
 from model.settings import Settings
 
 
+# A swap is two renames and a delete; a session waits this long for another's.
+BUNDLE_LOCK_WAIT_SECONDS = 120.0
+
+
 @dataclass(frozen=True)
 class SessionOutputs:
     """Files the session made on the way, copied into the bundle on green."""
@@ -52,13 +56,20 @@ def gate_tags(report: GateReport) -> dict[str, str]:
 
 
 def _replace_folder(staged: Path, final: Path) -> None:
-    """Swap `staged` in for `final`; a reader never sees a half-written bundle."""
+    """Swap `staged` in for `final`; a reader never sees a half-written bundle.
+
+    Under a lock beside it: sessions finishing together in one checkout would
+    otherwise rename each other's folders away mid-swap. The last one wins.
+    """
+    from model.locking import exclusive
+
     old = final.with_name(final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staged.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    with exclusive(final.with_name(final.name + ".lock"), BUNDLE_LOCK_WAIT_SECONDS):
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        staged.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _staging(settings: Settings) -> Path:
