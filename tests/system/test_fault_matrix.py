@@ -507,6 +507,8 @@ def race_leaves_the_alias_on_a_fully_green_version(row: Row, tracking_store) -> 
     for version in row.versions_after[1:]:
         tags = store.client.get_model_version(MODEL_NAME, version).tags
         assert version == str(champion.version) or tracking.TAG_REFUSED_BECAUSE in tags or statuses == ["0", "0"]
+        # Each ends with its verdict: none is left gating by a session that finished.
+        assert tags[tracking.TAG_VERDICT] in (tracking.VERDICT_PROMOTED, tracking.VERDICT_REFUSED), tags
     promoted = {r.data.tags.get(tracking.TAG_CHAMPION_VERSION) for r in row.runs if r.info.status == "FINISHED"}
     assert str(champion.version) in promoted
 
