@@ -18,6 +18,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from model.settings import Settings
 
@@ -31,7 +32,7 @@ class Abandoned:
 def _started(pid: int) -> str:
     """The process's start time in clock ticks since boot; "" where /proc cannot say (not Linux, gone)."""
     try:
-        stat = open(f"/proc/{pid}/stat", encoding="ascii", errors="replace").read()
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     except OSError:
         return ""
     return stat.rpartition(")")[2].split()[19]  # field 22; the name before ")" may hold spaces
