@@ -11,7 +11,9 @@ Two measurements, each in fresh temporary folders:
 2. Whole sessions: `--rounds` times, `--sessions` full `pytest gates/` sessions
    (different model names) started together in one copy of the project with a
    fresh store. Every session must exit 0 having run and passed every gate,
-   with no schema error in its output.
+   with no schema error in its output. The copy's perf budgets are set far out
+   of reach (`loosen_perf_budgets`): N sessions timing servers on 2 shared
+   cores measure the box, and this is about the store.
 
     python benchmarks/concurrent_sessions.py [--rounds 5] [--sessions 4] [--openers 4]
 """
@@ -48,6 +50,25 @@ print(json.dumps({"locked": bool(waits), "waited": waits[0] if waits else 0.0, "
 '''
 SCHEMA_ERRORS = re.compile(r"OperationalError|duplicate column|alembic|IntegrityError")
 ALL_PASSED = re.compile(r"All (\d+) gates passed: registered (\S+) version (\d+)")
+
+
+def loosen_perf_budgets(project) -> None:
+    """Every `*_budget*` setting of the copy's [tool.mlgate] set far above any timing."""
+    import dataclasses
+
+    from model.settings import Settings
+
+    pyproject = project.root / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    for f in dataclasses.fields(Settings):
+        if "_budget" in f.name:
+            text = re.sub(rf"(?m)^{f.name}\s*=.*\n", "", text)
+    loose = "".join(
+        f"{f.name} = {10.0 if f.name.endswith('_seconds') else 1000.0}\n"
+        for f in dataclasses.fields(Settings)
+        if "_budget" in f.name
+    )
+    pyproject.write_text(text.replace("[tool.mlgate]\n", "[tool.mlgate]\n" + loose, 1), encoding="utf-8")
 
 
 def openers(uri: str, count: int, how: str = "open_store") -> list[dict]:
@@ -97,6 +118,7 @@ def measure_sessions(sessions: int, rounds: int) -> bool:
     for round_number in range(1, rounds + 1):
         with tempfile.TemporaryDirectory(prefix="mlgate-concurrent-") as folder:
             project = copy_project(Path(folder) / "project")
+            loosen_perf_budgets(project)
             started = time.monotonic()
             processes = [
                 subprocess.Popen(
@@ -127,8 +149,10 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=4)
     parser.add_argument("--openers", type=int, default=4)
     parser.add_argument("--skip-sessions", action="store_true", help="only the store-opening measurement")
+    parser.add_argument("--skip-opening", action="store_true", help="only the whole sessions")
     args = parser.parse_args()
-    measure_opening(args.openers, args.rounds)
+    if not args.skip_opening:
+        measure_opening(args.openers, args.rounds)
     if args.skip_sessions:
         return 0
     return 0 if measure_sessions(args.sessions, args.rounds) else 1
