@@ -44,8 +44,12 @@ bench-false-alarms: install
 bench-gates: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/gate_session.py
 
+## Start 4 gate sessions at once on a fresh store, 5 rounds; time opening one store from 4 processes
+bench-concurrent: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/concurrent_sessions.py --rounds 5 --sessions 4
+
 ## Serve the current champion on 127.0.0.1:8080 with /metrics
 serve: install
 	$(BIN)/python -m model serve
 
-.PHONY: help install prometheus gates test bench-serving bench-false-alarms bench-gates serve
+.PHONY: help install prometheus gates test bench-serving bench-false-alarms bench-gates bench-concurrent serve

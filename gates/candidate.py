@@ -68,3 +68,5 @@ class Findings:
     comparison: dict[str, Any] = field(default_factory=dict)  # the champion gate's numbers
     perf: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> value, budget, ...
     serving: dict[str, Any] = field(default_factory=dict)  # engine, precision, why not compiled
+    # Versions earlier sessions left gating and this one tagged abandoned: version -> why.
+    abandoned: dict[str, str] = field(default_factory=dict)

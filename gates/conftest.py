@@ -38,17 +38,38 @@ FAMILY_ORDER = {"model": 0, "data": 1, "perf": 2}
 NOT_DECLARED = "mlgate_not_declared"
 
 
+def distributed(config: pytest.Config) -> str:
+    """The pytest-xdist option that would spread this session over processes; empty when none does."""
+    if hasattr(config, "workerinput"):
+        return "an xdist worker"
+    if getattr(config.option, "numprocesses", None):
+        return f"-n {config.option.numprocesses}"
+    if getattr(config.option, "tx", None):
+        return "--tx"
+    if getattr(config.option, "dist", "no") != "no":
+        return f"--dist {config.option.dist}"
+    return ""
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from model import tracking
 
     settings = config.stash[SETTINGS_KEY]
+    spread = distributed(config)
+    if spread:  # refused before any worker starts, any store opens or any gate is collected
+        raise pytest.UsageError(
+            f"mlgate: a gate session runs in one process, so {spread} (pytest-xdist) is refused: each worker "
+            "would train its own model, no process would see every gate's verdict to promote on, and the perf "
+            "gates would time the server on cores the other workers are using. Run `pytest gates/` without -n; "
+            "it already validates the data on the other core while the model trains."
+        )
     try:
         check_target(settings)
         resolve_estimator(settings.estimator, settings.estimator_params)
     except (SettingsError, DataError) as error:
         raise pytest.UsageError(f"mlgate: {error}") from None
     tracking.quiet_progress_bars()
-    outcomes = GateOutcomes(GATES_DIR)
+    outcomes = GateOutcomes(GATES_DIR, config.rootpath)
     config.pluginmanager.register(outcomes, "mlgate-gate-outcomes")
     config.stash[OUTCOMES_KEY] = outcomes
     config.stash[CANDIDATE_KEY] = Candidate()
@@ -71,12 +92,14 @@ def findings(pytestconfig: pytest.Config) -> Findings:
 
 
 @pytest.fixture(scope="session")
-def gate_run(settings: Settings, candidate: Candidate) -> str:
-    """The one MLflow run every gate of this session logs to."""
+def gate_run(settings: Settings, candidate: Candidate, findings: Findings) -> str:
+    """The one MLflow run every gate of this session logs to; versions dead sessions left gating are marked."""
     from model import tracking
+    from model.session.abandoned import mark_abandoned
 
     candidate.client = tracking.client_for(settings)
     candidate.run_id = tracking.start_gate_run(settings, candidate.client)
+    findings.abandoned = {found.version: found.why for found in mark_abandoned(settings, candidate.client)}
     return candidate.run_id
 
 

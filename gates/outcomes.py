@@ -21,11 +21,14 @@ NOT_RUN = "not run"
 @dataclass(eq=False)  # a plugin: pluggy keeps it in sets, so it hashes by identity
 class GateOutcomes:
     gates_dir: Path
+    rootpath: Path  # pytest's rootdir: reports name their file relative to it
     # nodeid -> (family, name) of every collected gate, in collection order.
     collected: dict[str, tuple[str, str]] = field(default_factory=dict)
     collected_files: set[Path] = field(default_factory=set)
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
     deselected: int = 0
+    # Gate files pytest could not import: in the session, but none of their gates ran.
+    uncollectable: set[Path] = field(default_factory=set)
 
     def collect(self, items: list[pytest.Item]) -> None:
         for item in items:
@@ -35,6 +38,11 @@ class GateOutcomes:
             family = path.relative_to(self.gates_dir).parts[0]
             self.collected[item.nodeid] = (family, item.name)
             self.collected_files.add(path)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        path = self.rootpath / report.fspath
+        if report.failed and path.suffix == ".py" and self.gates_dir in path.parents:
+            self.uncollectable.add(path)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)

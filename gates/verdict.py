@@ -36,8 +36,15 @@ def incompleteness(config: pytest.Config, outcomes: GateOutcomes) -> list[str]:
         reasons.append(f"{outcomes.deselected} gate(s) were deselected.")
     if any("::" in arg for arg in config.args):
         reasons.append("a node id selected part of a gate file.")
+    def shown(paths) -> list[str]:
+        return sorted(str(p.relative_to(outcomes.gates_dir)) for p in paths)
+
+    broken = shown(outcomes.uncollectable)
+    if broken:
+        reasons.append(f"gate file(s) that could not be collected (see the errors above): {', '.join(broken)}.")
     every_file = set(outcomes.gates_dir.rglob("test_*.py"))
-    left_out = sorted(str(p.relative_to(outcomes.gates_dir)) for p in every_file - outcomes.collected_files)
+    # Only files the session never got to: one that failed to import is named above, not here.
+    left_out = shown(every_file - outcomes.collected_files - outcomes.uncollectable)
     if left_out:
         reasons.append(f"gate file(s) left out of the session: {', '.join(left_out)}.")
     return reasons
@@ -81,6 +88,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         comparison=findings.comparison,
         perf=findings.perf,
         serving=findings.serving,
+        abandoned=findings.abandoned,
     )
     artifacts = Path(settings.artifacts_dir)
     verdict: list[str] = []
@@ -96,6 +104,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
             verdict.append(f"The gate report is in {artifacts / 'gate_report.md'}.")
         if session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    verdict += [f"Tagged {settings.model_name} version {v} abandoned: {why}." for v, why in report.abandoned.items()]
     verdict += _record_on_run(candidate, report, artifacts)
     config.stash[stash.VERDICT_KEY] = verdict
 

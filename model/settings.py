@@ -72,6 +72,9 @@ class Settings:
     experiment_name: str = "mlgate"
     # The bundle written on a green session (the gate report alone on a red one).
     artifacts_dir: str = "artifacts"
+    # A version left gating by a session on another host (whose process cannot be looked up) is
+    # tagged abandoned after this long; registration to the alias move takes seconds.
+    abandoned_after_seconds: float = 3600.0
 
     # --- serving and perf gates (seconds unless the name says otherwise) ---
     # Service-level objectives for one-row requests, on the machine the gates run on. A compiled
@@ -91,6 +94,11 @@ class Settings:
     sidecar_overhead_budget_seconds: float = 0.005
     # Largest /invocations body the server reads; larger gets 413.
     max_request_bytes: int = 10 * 1024 * 1024
+    # After a 413 the server reads and drops the rest of the body, so a client that sends it all
+    # before reading (urllib, http.client) gets the answer instead of a reset; up to this many
+    # bytes or seconds, whichever comes first, then it closes on a client still sending.
+    max_discarded_body_bytes: int = 256 * 1024 * 1024
+    max_discard_seconds: float = 10.0
     # How long the server waits for concurrent requests to batch with.
     batch_window_seconds: float = 0.0003
     # Largest number of rows predicted in one micro-batch.

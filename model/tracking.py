@@ -8,6 +8,7 @@ for the call and restores the process's own setting afterwards.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import tempfile
@@ -24,13 +25,23 @@ import mlflow.sklearn
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from model.locking import LockTimeout, exclusive
 from model.settings import Settings
+
+logger = logging.getLogger("mlgate.tracking")
 
 # --- the tags a gate session writes: on its run, and on a version it registers ------------
 TAG_GATE_STATUS = "mlgate.gate_status"  # running, then passed or failed (run)
 STATUS_RUNNING, STATUS_PASSED, STATUS_FAILED = "running", "passed", "failed"
 TAG_DATASET = "mlgate.dataset"  # the dataset as given: a path or sklearn:NAME (run, version)
 TAG_REFUSED_BECAUSE = "mlgate.refused_because"  # why nothing was promoted (run, version)
+# A version's verdict: gating from registration, then promoted, refused or failed; abandoned
+# when a later session finds its session gone (model/session/abandoned.py). Never deleted.
+TAG_VERDICT = "mlgate.verdict"
+VERDICT_GATING, VERDICT_PROMOTED, VERDICT_REFUSED = "gating", "promoted", "refused"
+VERDICT_FAILED, VERDICT_ABANDONED = "failed", "abandoned"
+TAG_GATING_SESSION = "mlgate.gating_session"  # "host pid start-ticks" of the session registering it (version)
+TAG_ABANDONED_BECAUSE = "mlgate.abandoned_because"  # whose session is gone, and how that is known (version)
 TAG_FAILED_GATES = "mlgate.failed_gates"  # the gates that did not pass (run)
 TAG_CHAMPION_VERSION = "mlgate.champion_version"  # the version a green session crowned (run)
 TAG_GATED_AT = "mlgate.gated_at"  # unix time of the green session (version)
@@ -53,6 +64,11 @@ GATE_SCORES = {
 MAX_TAG_CHARS = 5000
 # MLflow's switch for artifact progress bars, read on every upload and download.
 PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+# A fresh SQLite store is created under an flock on this file beside it (open_store).
+STORE_LOCK_SUFFIX = ".lock"
+# How long a process waits for another to create the store: migrations take ~3 s on a loaded box.
+STORE_LOCK_WAIT_SECONDS = 300.0
 
 CHAMPION_ALIAS = "champion"
 MODEL_ARTIFACT_NAME = "model"
@@ -110,7 +126,69 @@ def quiet_progress_bars() -> None:
 
 def client_for(settings: Settings) -> MlflowClient:
     """A client of the settings' store; the process's global MLflow URIs are left alone."""
-    return _client(settings.tracking_uri)
+    return open_store(settings.tracking_uri)
+
+
+def open_store(uri: str) -> MlflowClient:
+    """A client of `uri`, with a fresh SQLite store created and migrated first, by one process at a time.
+
+    MLflow creates and migrates a SQLite schema in whichever process first
+    touches it, with no lock: sessions started together on a fresh file each run
+    the migrations and all but one die on `duplicate column name: step`
+    (daizutabi/hydraflow#245). Every door to the store (gate sessions, the
+    server) comes through here, so the first one creates the schema under an
+    flock on `<db>.lock` and the others wait, then find it done. A killed holder's
+    lock is released by the kernel. A store already at MLflow's head revision,
+    with its default experiment, is opened without the lock: MLflow writes
+    nothing to it on opening, and sessions starting together are not queued.
+    """
+    database = sqlite_file(uri)
+    if database is None or _ready(database):
+        return _client(uri)
+    lock_file = database.with_name(database.name + STORE_LOCK_SUFFIX)
+    client = None
+    try:
+        with exclusive(lock_file, STORE_LOCK_WAIT_SECONDS) as waited:
+            started = time.monotonic()
+            if not _ready(database):  # first in: create it. MlflowClient opens the tracking store at once
+                # (schema, default experiment); the registry store, in the same file, finds its tables made.
+                client = _client(uri)
+    except LockTimeout as error:
+        raise TrackingError(
+            f"{error} while creating the tracking store {uri}; if no mlgate process is running, retry"
+        ) from None
+    logger.debug("store %s: waited %.3f s for its lock, held it %.3f s", uri, waited, time.monotonic() - started)
+    return client if client is not None else _client(uri)  # those who waited open it side by side
+
+
+def _ready(database: Path) -> bool:
+    """Whether the SQLite file holds MLflow's whole schema, at the head revision, and the default experiment."""
+    import sqlite3
+    from contextlib import closing
+
+    from mlflow.store.db.utils import _get_latest_schema_revision
+
+    if not database.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(database.as_uri() + "?mode=ro", uri=True, timeout=30)) as connection:
+            revisions = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+            default = connection.execute("SELECT 1 FROM experiments WHERE experiment_id = 0").fetchall()
+    except sqlite3.Error:  # tables not made yet, or half made: the lock decides
+        return False
+    return revisions == [(_get_latest_schema_revision(),)] and bool(default)
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The database file of a `sqlite:///` URI; None for any other store (or an in-memory one)."""
+    if not uri.startswith("sqlite:"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(uri).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).absolute()
 
 
 def _client(uri: str) -> MlflowClient:
@@ -143,11 +221,6 @@ def _fluent_store(uri: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _experiment_id(settings: Settings, client: MlflowClient) -> str:
-    experiment = client.get_experiment_by_name(settings.experiment_name)
-    return experiment.experiment_id if experiment is not None else client.create_experiment(settings.experiment_name)
-
-
 def start_gate_run(settings: Settings, client: MlflowClient) -> str:
     """One run for the whole session; `mlflow run` hands us its own in MLFLOW_RUN_ID."""
     run_id = os.environ.get("MLFLOW_RUN_ID")
@@ -167,6 +240,19 @@ def start_gate_run(settings: Settings, client: MlflowClient) -> str:
             "check MLFLOW_TRACKING_URI"
         ) from None
     return run.info.run_id
+
+
+def _experiment_id(settings: Settings, client: MlflowClient) -> str:
+    name = settings.experiment_name
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return client.get_experiment_by_name(name).experiment_id  # a session started with us made it
 
 
 def finish_run(client: MlflowClient, run_id: str, passed: bool) -> None:
@@ -200,11 +286,14 @@ def log_and_register(
     version_tags: dict[str, str],
     skops_trusted_types: list[str] | None = None,
     extra_files: list[Path] | None = None,
+    gating_session: str = "",
 ) -> tuple[str, str]:
     """Log the model on the run, register it, tag it; returns (version, model_uri).
 
     The alias is moved separately (`crown`), last, so that a session killed
-    in here leaves the champion where it was.
+    in here leaves the champion where it was. The version is born tagged
+    gating by `gating_session` (in the same transaction that creates it), so
+    a kill at any later point leaves a version a later session can tell apart.
     """
     from mlflow.models import infer_signature
 
@@ -223,7 +312,11 @@ def log_and_register(
             run_id=run_id,
             extra_files=[str(f) for f in extra_files] if extra_files else None,
         )
-        registered = mlflow.register_model(info.model_uri, settings.model_name)
+        registered = mlflow.register_model(
+            info.model_uri,
+            settings.model_name,
+            tags={TAG_VERDICT: VERDICT_GATING, TAG_GATING_SESSION: gating_session},
+        )
     tag_version(client, settings.model_name, str(registered.version), version_tags)
     return str(registered.version), info.model_uri
 
@@ -268,6 +361,13 @@ def register_folder(
 def tag_version(client: MlflowClient, name: str, version: str, tags: Mapping[str, str]) -> None:
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, str(value)[:MAX_TAG_CHARS])
+
+
+def gating_versions(settings: Settings, client: MlflowClient) -> list:
+    """The settings' model's versions still tagged gating, oldest first."""
+    name = settings.model_name.replace("'", "\\'")
+    found = client.search_model_versions(f"name = '{name}' AND tags.`{TAG_VERDICT}` = '{VERDICT_GATING}'")
+    return sorted(found, key=lambda version: int(version.version))
 
 
 def crown(settings: Settings, client: MlflowClient, version: str) -> None:
@@ -398,10 +498,10 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
 
     import yaml
 
-    client = _client(tracking_uri)
     name = version = run_id = alias = ""
     tags: dict[str, str] = {}
     try:
+        client = open_store(tracking_uri)
         if model_uri.startswith("models:/"):
             ref = model_uri.removeprefix("models:/")
             if "@" in ref:

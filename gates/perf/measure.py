@@ -138,5 +138,5 @@ def measure_pairs(benchmark, group: str, pairs: Pairs, seconds: float = PAIR_SEC
 def timings(benchmark) -> list[float]:
     """pytest-benchmark's raw per-round timings: the percentiles budgets are written in."""
     if benchmark.disabled or benchmark.stats is None:
-        pytest.fail("perf gates need pytest-benchmark's timings; remove --benchmark-disable (or xdist)")
+        pytest.fail("perf gates need pytest-benchmark's timings; remove --benchmark-disable")
     return list(benchmark.stats.stats.data)

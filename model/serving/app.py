@@ -8,6 +8,7 @@ here: the servable carries the signature.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -46,26 +47,78 @@ def error_response(error: ClientError) -> Response:
     return Response(error.body(), status_code=error.status, media_type=JSON_TYPE)
 
 
+class BodyTooLarge(ClientError):
+    """413: the body passes the limit. `rest_pending`: the client may still be sending the rest of it."""
+
+    def __init__(self, max_bytes: int, rest_pending: bool) -> None:
+        super().__init__(
+            413,
+            "REQUEST_TOO_LARGE",
+            f"the request body is over the server's limit of {max_bytes} bytes; send fewer rows per request",
+        )
+        self.rest_pending = rest_pending
+
+
 async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to pass `max_bytes`; never buffered past it."""
+    """The body, refused with BodyTooLarge as soon as it is known to pass `max_bytes`; never buffered past it."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
+        # A client that asked `Expect: 100-continue` sends nothing more: it is told 413 instead of 100.
+        raise BodyTooLarge(max_bytes, rest_pending=request.headers.get("expect", "").lower() != "100-continue")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk, more = message.get("body", b""), message.get("more_body", False)
         size += len(chunk)
         if size > max_bytes:
-            raise _too_large(max_bytes)
+            raise BodyTooLarge(max_bytes, rest_pending=more)
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not more:
+            return b"".join(chunks)
 
 
-def _too_large(max_bytes: int) -> ClientError:
-    return ClientError(
-        413,
-        "REQUEST_TOO_LARGE",
-        f"the request body is over the server's limit of {max_bytes} bytes; send fewer rows per request",
-    )
+class RefusedBody(Response):
+    """The 413 answer, sent at once; then the rest of the body is read and dropped, within bounds, before closing.
+
+    Closing a socket with unread bytes in it makes the kernel reset the
+    connection, and a client that writes its whole body before reading
+    (urllib, http.client) then loses the 413 already sent to it and sees
+    ConnectionResetError. So the answer goes out complete (Content-Length,
+    Connection: close) while the ASGI response stays open and the body is
+    discarded, up to `max_bytes` or `max_seconds`, whichever comes first; a
+    client still sending after that is cut off. Memory stays at what the
+    server reads per chunk, and the wait is on the event loop, not a worker.
+    """
+
+    def __init__(self, error: BodyTooLarge, max_bytes: int, max_seconds: float) -> None:
+        super().__init__(error.body(), status_code=error.status, media_type=JSON_TYPE, headers={"connection": "close"})
+        self.rest_pending, self.max_bytes, self.max_seconds = error.rest_pending, max_bytes, max_seconds
+
+    async def __call__(self, scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": self.rest_pending})
+        if self.rest_pending:
+            await discard_body(receive, self.max_bytes, self.max_seconds)
+            await send({"type": "http.response.body", "body": b""})
+
+
+async def discard_body(receive, max_bytes: int, max_seconds: float) -> int:
+    """Read and drop the rest of a request body until it ends, the client leaves, or a bound is hit; bytes dropped."""
+    dropped = 0
+    try:
+        async with asyncio.timeout(max_seconds):
+            while dropped <= max_bytes:
+                message = await receive()
+                if message["type"] != "http.request":
+                    break
+                dropped += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        pass
+    return dropped
 
 
 def create_app(servable, settings: Settings, on_predictions: Callable | None = None) -> Starlette:
@@ -77,6 +130,7 @@ def create_app(servable, settings: Settings, on_predictions: Callable | None = N
     schema = InputSchema.of(servable.input_schema, servable.required)
     batcher = MicroBatcher(predictor_for(servable), Columns.concat, settings.batch_window_seconds, settings.max_batch_rows)
     max_bytes = settings.max_request_bytes
+    discard = (settings.max_discarded_body_bytes, settings.max_discard_seconds)
     mlflow_version = _mlflow_version()
 
     async def invocations(request: Request) -> Response:
@@ -84,6 +138,8 @@ def create_app(servable, settings: Settings, on_predictions: Callable | None = N
             with batcher.arriving():
                 body = await read_body(request, max_bytes)
                 columns = parse_columns(body, request.headers.get("content-type"), schema)
+        except BodyTooLarge as error:
+            return RefusedBody(error, *discard)
         except ClientError as error:
             return error_response(error)
         except ClientDisconnect:

@@ -145,6 +145,7 @@ def version_tags(bundle: Bundle, source: str) -> dict[str, str]:
     tags[tracking.TAG_IMPORTED_FROM] = source
     tags[tracking.TAG_SOURCE_RUN_ID] = bundle.report.run_id
     tags[tracking.TAG_SOURCE_VERSION] = str(bundle.report.champion_version or "")
+    tags[tracking.TAG_VERDICT] = tracking.VERDICT_PROMOTED  # gated green where it was made
     return tags
 
 

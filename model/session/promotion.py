@@ -13,6 +13,10 @@ from model.session.report import GateReport, GateResult
 from model.settings import Settings
 
 
+# A swap is two renames and a delete; a session waits this long for another's.
+BUNDLE_LOCK_WAIT_SECONDS = 120.0
+
+
 @dataclass(frozen=True)
 class SessionOutputs:
     """Files the session made on the way, copied into the bundle on green."""
@@ -52,13 +56,20 @@ def gate_tags(report: GateReport) -> dict[str, str]:
 
 
 def _replace_folder(staged: Path, final: Path) -> None:
-    """Swap `staged` in for `final`; a reader never sees a half-written bundle."""
+    """Swap `staged` in for `final`; a reader never sees a half-written bundle.
+
+    Under a lock beside it: sessions finishing together in one checkout would
+    otherwise rename each other's folders away mid-swap. The last one wins.
+    """
+    from model.locking import exclusive
+
     old = final.with_name(final.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staged.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    with exclusive(final.with_name(final.name + ".lock"), BUNDLE_LOCK_WAIT_SECONDS):
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        staged.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _staging(settings: Settings) -> Path:
@@ -113,8 +124,11 @@ def promote(
     from model import tracking
     from model.serving.predict import engine_of
 
+    from model.session.abandoned import this_session
+
     staged = _staging(settings)
     compiled_dir = staged.with_name(staged.name + "-compiled")
+    version = None
     try:
         version_tags = gate_tags(report)
         version_tags.update({tracking.metric_tag_key(k): repr(v) for k, v in quality.items()})
@@ -123,7 +137,8 @@ def promote(
         version_tags[tracking.TAG_SERVING_ENGINE] = engine_of(outputs)
         extra_files = sorted(outputs.compiled.save(compiled_dir).iterdir()) if outputs.compiled is not None else None
         version, model_uri = tracking.log_and_register(
-            settings, client, run_id, model, input_example, version_tags, outputs.trusted_types, extra_files
+            settings, client, run_id, model, input_example, version_tags, outputs.trusted_types, extra_files,
+            gating_session=this_session(),
         )
         tracking.download_model(model_uri, staged / "model", settings.tracking_uri)
         for item in outputs.reports_dir.iterdir():
@@ -136,12 +151,24 @@ def promote(
         _replace_folder(staged, Path(settings.artifacts_dir))
         moved = champion_moved(settings, client, expected_champion)
         if moved:  # the caller writes the report alone over the bundle just swapped in
-            tracking.tag_version(client, settings.model_name, version, {tracking.TAG_REFUSED_BECAUSE: moved})
+            tracking.tag_version(
+                client,
+                settings.model_name,
+                version,
+                {tracking.TAG_REFUSED_BECAUSE: moved, tracking.TAG_VERDICT: tracking.VERDICT_REFUSED},
+            )
             refused = dataclasses.replace(report, reasons=[*report.reasons, moved])
             return Promotion(version, refused, refused_because=moved)
         tracking.crown(settings, client, version)
+        # Killed before this line, the version holds @champion: the next session tags it promoted.
+        tracking.tag_version(client, settings.model_name, version, {tracking.TAG_VERDICT: tracking.VERDICT_PROMOTED})
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
+        if version is not None:  # registered, never crowned: say so now rather than leave it gating
+            try:
+                tracking.tag_version(client, settings.model_name, version, {tracking.TAG_VERDICT: tracking.VERDICT_FAILED})
+            except Exception:  # the store that just failed: a later session tags it abandoned
+                pass
         raise
     finally:
         shutil.rmtree(compiled_dir, ignore_errors=True)

@@ -40,6 +40,8 @@ class GateReport:
     perf: dict[str, Any] = field(default_factory=dict)
     # What serves the candidate: engine (onnxruntime or scikit-learn), precision, why not compiled.
     serving: dict[str, Any] = field(default_factory=dict)
+    # Versions earlier sessions left gating, tagged abandoned by this one: version -> why.
+    abandoned: dict[str, str] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:
@@ -102,6 +104,12 @@ class GateReport:
             lines.append(
                 f"Served by **{engine}**" + (f" ({self.serving.get('precision')} precision)." if not why else f": {why}")
             )
+        if self.abandoned:
+            lines += ["", "## Abandoned versions", ""]
+            lines += [
+                f"- version {version}: tagged `abandoned`, {why}; the registry keeps it, `@champion` is not moved."
+                for version, why in self.abandoned.items()
+            ]
         if self.perf:
             lines += ["", "## Performance", "", "| measure | value | budget | champion's value |", "| --- | --- | --- | --- |"]
             for name, row in self.perf.items():

@@ -3,22 +3,29 @@
 Every test here talks to `python -m model serve` as a subprocess (real uvicorn
 on 127.0.0.1, real httpx clients), started once per module from a project copy
 whose pyproject.toml lowers `max_request_bytes` to 1 MiB, so oversized bodies
-stay cheap to send. The fuzz test has two hypothesis profiles: a bounded one
+stay cheap to send, and `max_discard_seconds` to 2 s, so a trickling client is
+cut off soon. The fuzz test has two hypothesis profiles: a bounded one
 for the suite, and a deep one selected with MLGATE_FUZZ_EXAMPLES=10000.
 The load test is `slow` and lasts MLGATE_LOAD_SECONDS (default 60).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -37,6 +44,7 @@ from tests.support.serving import mlgate_server, register_model
 
 JSON = {"content-type": "application/json"}
 MAX_REQUEST_BYTES = 1024 * 1024
+MAX_DISCARD_SECONDS = 2.0
 FUZZ_CHECK_EVERY = 200  # a good request after this many fuzzed ones, and at the end
 
 # The suite's profile keeps this test under a minute on 2 shared cores; the deep one is
@@ -68,12 +76,16 @@ def cancer(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A project copy whose [tool.mlgate] lowers max_request_bytes to 1 MiB (the server reads its cwd's pyproject)."""
+    """A project copy whose [tool.mlgate] lowers max_request_bytes and max_discard_seconds (the server reads its cwd's pyproject)."""
     project = copy_project(tmp_path_factory.mktemp("hardening") / "project")
     pyproject = project.root / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")
     assert "max_request_bytes" not in text
-    lowered = text.replace("[tool.mlgate]\n", f"[tool.mlgate]\nmax_request_bytes = {MAX_REQUEST_BYTES}\n", 1)
+    lowered = text.replace(
+        "[tool.mlgate]\n",
+        f"[tool.mlgate]\nmax_request_bytes = {MAX_REQUEST_BYTES}\nmax_discard_seconds = {MAX_DISCARD_SECONDS}\n",
+        1,
+    )
     pyproject.write_text(lowered, encoding="utf-8")
     return project
 
@@ -90,6 +102,27 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+@contextmanager
+def peak_rss_growth(pid: int, every_seconds: float = 0.01):
+    """Samples the process's RSS on a thread while the block runs; yields a dict whose "bytes" is the peak growth."""
+    before = rss_bytes(pid)
+    peak = {"bytes": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak["bytes"] = max(peak["bytes"], rss_bytes(pid) - before)
+            done.wait(every_seconds)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
 
 
 def good_request(cancer, rows: int = 1, start: int = 0) -> tuple[bytes, list]:
@@ -274,6 +307,99 @@ def test_an_oversized_streamed_body_gets_413_without_being_read_into_memory(canc
         print(f"\n413 ({how}): client sent {sent / 2**20:.1f} MiB, server RSS grew {grown / 2**20:.2f} MiB")
     with httpx.Client(base_url=url) as client:
         assert_serves(client, url, cancer, "after a 413")
+
+
+def post_then_read(client: str, url: str, body: bytes) -> tuple[int, dict]:
+    """POST `body` with a client that writes all of it before reading a byte of the answer."""
+    if client == "urllib":
+        request = urllib.request.Request(f"{url}/invocations", data=body, headers=JSON, method="POST")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy from the environment
+        try:
+            with opener.open(request, timeout=120) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    try:
+        connection.request("POST", "/invocations", body=body, headers=JSON)
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read())
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("client", ["urllib", "http.client"])
+def test_a_client_that_sends_100_mb_before_reading_gets_the_413_with_its_json(cancer, server, client):
+    url, process = server
+    body = b'{"dataframe_split": ' + b" " * (100 * 1000 * 1000)
+    started = time.monotonic()
+    with peak_rss_growth(process.pid) as grown:
+        try:
+            status, error = post_then_read(client, url, body)
+        except OSError as failure:  # the reset this test exists for
+            pytest.fail(f"{client} got no 413 but {failure!r}")
+    assert status == 413 and error["error_code"] == "REQUEST_TOO_LARGE", (status, error)
+    assert f"{MAX_REQUEST_BYTES} bytes" in error["message"]
+    # The rest of the body was read and dropped, not kept.
+    assert grown["bytes"] < 10 * MAX_REQUEST_BYTES, f"RSS grew by {grown['bytes'] / 2**20:.1f} MiB"
+    print(
+        f"\n413 to {client} for {len(body) / 1e6:.0f} MB in {time.monotonic() - started:.2f} s, "
+        f"server RSS peak growth {grown['bytes'] / 2**20:.2f} MiB"
+    )
+    with httpx.Client(base_url=url) as other:
+        assert_serves(other, url, cancer, f"after the 413 to {client}")
+
+
+def test_a_client_trickling_a_huge_body_is_cut_off_without_holding_the_server(cancer, server):
+    """10 GB declared, 16 KiB sent every ~50 ms: answered 413 at once, closed after max_discard_seconds.
+
+    Meanwhile another client is served by the same (single) worker, and the
+    server's memory does not grow with what the trickler sends.
+    """
+    url, process = server
+    parts = urllib.parse.urlsplit(url)
+    chunk = b" " * 16384
+    answer, sent, cut_off_after, served = b"", 0, None, 0
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock, httpx.Client(
+        base_url=url, timeout=5
+    ) as other, peak_rss_growth(process.pid) as grown:
+        sock.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: mlgate\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10000000000\r\n\r\n"
+        )
+        started = time.monotonic()
+        sock.settimeout(0.05)  # the recv below paces the trickle
+        while time.monotonic() - started < MAX_DISCARD_SECONDS + 15:
+            try:
+                sock.sendall(chunk)
+                sent += len(chunk)
+                received = sock.recv(65536)
+            except TimeoutError:
+                received = None
+            except (BrokenPipeError, ConnectionResetError):
+                cut_off_after = time.monotonic() - started
+                break
+            if received == b"":  # the server closed its side
+                cut_off_after = time.monotonic() - started
+                break
+            answer += received or b""
+            if served < 5 and time.monotonic() - started > 0.2 * (served + 1):
+                assert_serves(other, url, cancer, "while a client trickles a body")
+                served += 1
+    head, _, json_body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert json.loads(json_body)["error_code"] == "REQUEST_TOO_LARGE"
+    assert cut_off_after is not None, f"still connected after {MAX_DISCARD_SECONDS + 15} s"
+    assert cut_off_after < MAX_DISCARD_SECONDS + 5, cut_off_after
+    assert served == 5  # the one worker answered others throughout
+    assert grown["bytes"] < 10 * MAX_REQUEST_BYTES, f"RSS grew by {grown['bytes'] / 2**20:.1f} MiB"
+    print(
+        f"\ntrickle: 413 received, cut off after {cut_off_after:.2f} s having sent {sent / 2**20:.2f} MiB; "
+        f"{served} requests served meanwhile; server RSS peak growth {grown['bytes'] / 2**20:.2f} MiB"
+    )
+    with httpx.Client(base_url=url) as after:
+        assert_serves(after, url, cancer, "after the trickler was cut off")
 
 
 # --- 3. load -------------------------------------------------------------------------------

@@ -243,6 +243,8 @@ def sigkill_while_registering(project: Project, frame) -> Outcome:
     The version row appears, this test takes SQLite's write lock (BEGIN
     IMMEDIATE), so the session blocks on its next write (the version's gate
     tags, ~130 of them, come before the alias), and is killed while blocked.
+    Then the next session, a cheap narrowed one (`-k accuracy`), runs in a
+    clone of what the kill left: it must find the orphan and tag it abandoned.
     """
     db = db_path(project)
     before = latest_version(db)
@@ -262,7 +264,17 @@ def sigkill_while_registering(project: Project, frame) -> Outcome:
         finally:
             lock.execute("ROLLBACK")
             lock.close()
-    outcome.extra.update(frozen_version=str(version), alias_when_killed=str(alias[0]) if alias else None, tags_when_killed=tags)
+    orphan_tags = dict(query(db, "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ?", MODEL_NAME, version))
+    after = clone(project, project.root.parent / "next_session")
+    outcome.extra.update(
+        frozen_version=str(version),
+        alias_when_killed=str(alias[0]) if alias else None,
+        tags_when_killed=tags,
+        killed_pid=process.pid,
+        orphan_tags=orphan_tags,
+        next_session=run_session(after, "-k", "accuracy"),
+        next_project=after,
+    )
     outcome.notes.append(
         f"killed with version {version} registered, {tags} of its tags written, @champion at "
         f"{alias[0] if alias else 'none'}"
@@ -437,6 +449,21 @@ def killed_while_registering_left_an_orphan_and_the_old_bundle(row: Row, trackin
     # The bundle on disk is still the champion's: the new one is swapped in only after the alias moves.
     bundle = json.loads((row.project.artifacts / "gate_report.json").read_text())
     assert bundle["champion_version"] == "1"
+    # Born gating, with the session that registered it: the one killed.
+    orphan = extra["orphan_tags"]
+    assert orphan[tracking.TAG_VERDICT] == tracking.VERDICT_GATING
+    assert orphan[tracking.TAG_GATING_SESSION].split(" ")[1] == str(extra["killed_pid"])
+    # The next session finds its session gone, tags it abandoned (never deletes it), leaves @champion, says so.
+    after = tracking_store(extra["next_project"].tracking_uri)
+    assert (after.champion_version(), after.versions()) == ("1", ["1", "2"])
+    tags = after.client.get_model_version(MODEL_NAME, "2").tags
+    assert tags[tracking.TAG_VERDICT] == tracking.VERDICT_ABANDONED
+    assert "no longer running" in tags[tracking.TAG_ABANDONED_BECAUSE]
+    assert after.client.get_model_version(MODEL_NAME, "1").tags.get(tracking.TAG_VERDICT) != tracking.VERDICT_ABANDONED
+    report_dir = extra["next_project"].artifacts
+    assert list(json.loads((report_dir / "gate_report.json").read_text())["abandoned"]) == ["2"]
+    assert "## Abandoned versions" in (report_dir / "gate_report.md").read_text()
+    assert f"Tagged {MODEL_NAME} version 2 abandoned" in extra["next_session"].output
 
 
 def server_gone_reason_only_in_the_local_report(row: Row, tracking_store) -> None:
@@ -480,6 +507,8 @@ def race_leaves_the_alias_on_a_fully_green_version(row: Row, tracking_store) -> 
     for version in row.versions_after[1:]:
         tags = store.client.get_model_version(MODEL_NAME, version).tags
         assert version == str(champion.version) or tracking.TAG_REFUSED_BECAUSE in tags or statuses == ["0", "0"]
+        # Each ends with its verdict: none is left gating by a session that finished.
+        assert tags[tracking.TAG_VERDICT] in (tracking.VERDICT_PROMOTED, tracking.VERDICT_REFUSED), tags
     promoted = {r.data.tags.get(tracking.TAG_CHAMPION_VERSION) for r in row.runs if r.info.status == "FINISHED"}
     assert str(champion.version) in promoted
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from model.serving.app import read_body
+from model.serving.app import discard_body, read_body
 from model.serving.batching import MicroBatcher
 from model.serving.payload import (
     ClientError,
@@ -340,3 +340,27 @@ def test_the_server_predicts_with_the_compiled_model_when_there_is_one(mixed_fra
     assert engine_of(with_compiled) == "onnxruntime" and engine_of(without) == "scikit-learn"
     assert predictor_for(with_compiled)(columns).tolist() == model.predict(features).tolist()
     assert predictor_for(without)(columns).tolist() == model.predict(features).tolist()
+
+
+# --- after a 413: the rest of the body is read and dropped, within bounds ----------------
+
+
+def test_discarding_reads_the_rest_of_a_refused_body_to_its_end():
+    body = _Body(chunks=30, chunk_bytes=1000, declared=None)
+    assert asyncio.run(discard_body(body.receive, max_bytes=10**6, max_seconds=5)) == 30_000
+    assert body.read == 30  # and no read past the last chunk, which would wait for a disconnect
+
+
+def test_discarding_stops_at_its_byte_bound():
+    body = _Body(chunks=1000, chunk_bytes=1000, declared=None)
+    assert asyncio.run(discard_body(body.receive, max_bytes=10_000, max_seconds=5)) == 11_000
+    assert body.read == 11  # the chunk that crossed the bound, and not one more
+
+
+def test_discarding_stops_at_its_time_bound_when_the_client_goes_quiet():
+    async def silent_client():
+        await asyncio.sleep(3600)
+
+    started = time.monotonic()
+    assert asyncio.run(discard_body(silent_client, max_bytes=10**9, max_seconds=0.05)) == 0
+    assert time.monotonic() - started < 2
