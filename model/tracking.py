@@ -94,6 +94,40 @@ def quiet_progress_bars() -> None:
     os.environ.setdefault(PROGRESS_BAR_ENV, "false")
 
 
+# MLflow retries a failed HTTP call 7 times with exponential backoff, minutes per call: a gate
+# session whose tracking server died should say so in seconds. A blip of a few seconds
+# still survives 2 retries; a value the user set wins.
+SESSION_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+def fail_fast_on_a_lost_server() -> None:
+    """For a gate session (called from its pytest_configure): a dead tracking server costs seconds."""
+    for name, value in SESSION_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def unreachable(error: BaseException, tracking_uri: str) -> str:
+    """The one message for an error that means the tracking server cannot be reached; "" for any other.
+
+    MLflow wraps the connection error in an MlflowException raised while handling
+    it, so the cause is found by walking the exception's context.
+    """
+    import requests
+
+    lost = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, TimeoutError)
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, lost):
+            return (
+                f"tracking server {tracking_uri} unreachable: start it (make team-server) or unset "
+                "MLFLOW_TRACKING_URI to use the local store"
+            )
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return ""
+
+
 def client_for(settings: Settings) -> MlflowClient:
     """A client of the settings' store; the process's global MLflow URIs are left alone."""
     return _client(settings.tracking_uri)
