@@ -163,13 +163,18 @@ def start(cluster: Cluster) -> None:
     _create_database(cluster)
 
 
-def _create_database(cluster: Cluster) -> None:
+def connect(cluster: Cluster, dbname: str = DATABASE):
+    """A psycopg connection to the running cluster, as the `mlflow` role (autocommit)."""
     import psycopg
 
-    with psycopg.connect(
-        host=HOST, port=cluster.port, user=ROLE, password=cluster.password(), dbname="postgres",
+    return psycopg.connect(
+        host=HOST, port=cluster.port, user=ROLE, password=cluster.password(), dbname=dbname,
         autocommit=True, connect_timeout=10,
-    ) as connection:
+    )
+
+
+def _create_database(cluster: Cluster) -> None:
+    with connect(cluster, dbname="postgres") as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
         if not exists:
             connection.execute(f"CREATE DATABASE {DATABASE} OWNER {ROLE}")
