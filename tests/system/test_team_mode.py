@@ -24,8 +24,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,7 @@ import httpx
 import pytest
 
 from model import tracking
+from model.settings import load_settings
 from team import postgres
 from team import server as team
 from tests.support.ports import free_port
@@ -237,6 +240,26 @@ def test_four_sessions_at_once_crown_one_and_every_other_says_why(team_server, r
     assert winner.data.tags[tracking.TAG_CHAMPION_VERSION] == str(champion.version)
     tags = gate_tags(champion.tags)
     assert len(tags) > 100 and all(v.startswith("passed") for v in tags.values())
+
+
+def test_of_eight_simultaneous_claims_on_one_champion_postgresql_grants_exactly_one(team_server, tmp_path):
+    """The atomic step the race relies on, contended harder than four sessions ever contend it."""
+    settings = load_settings(
+        overrides={"model_name": "claims-contended"}, environ={"MLFLOW_TRACKING_URI": team_server.url}, workdir=tmp_path
+    )
+    contenders = [str(version) for version in range(10, 18)]
+    start = threading.Barrier(len(contenders))
+
+    def contend(version: str) -> str:
+        client = tracking.client_for(settings)
+        start.wait()
+        return tracking.claim_succession(settings, client, "1", version)
+
+    with ThreadPoolExecutor(max_workers=len(contenders)) as pool:
+        answers = dict(zip(contenders, pool.map(contend, contenders)))
+    granted = [version for version, holder in answers.items() if holder == ""]
+    assert len(granted) == 1, answers
+    assert {holder for holder in answers.values() if holder} == set(granted), answers
 
 
 def test_a_server_killed_mid_session_crowns_nothing_and_the_session_names_it(
