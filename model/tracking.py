@@ -8,6 +8,7 @@ for the call and restores the process's own setting afterwards.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import tempfile
@@ -36,6 +37,7 @@ TAG_CHAMPION_VERSION = "mlgate.champion_version"  # the version a green session 
 TAG_GATED_AT = "mlgate.gated_at"  # unix time of the green session (version)
 TAG_SERVING_ENGINE = "mlgate.serving_engine"  # onnxruntime or scikit-learn: what serves it (run, version)
 TAG_COMPILE_SKIPPED_BECAUSE = "mlgate.compile_skipped_because"  # why it serves scikit-learn (run, version)
+TAG_CLAIMED_BY_VERSION = "mlgate.claimed_by_version"  # who holds a succession claim (claim_succession)
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
 # What a served model reports of its gate session, by name; NaN when a tag is absent.
@@ -252,6 +254,40 @@ def log_and_register(
 def tag_version(client: MlflowClient, name: str, version: str, tags: Mapping[str, str]) -> None:
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, str(value)[:MAX_TAG_CHARS])
+
+
+def claim_name(settings: Settings, expected: str | None, generation: int) -> str:
+    """The registered-model name whose creation is the one right to replace `expected` as @champion."""
+    return f"{settings.model_name}.succession-of-{expected or 'none'}.{generation}"
+
+
+def claim_succession(settings: Settings, client: MlflowClient, expected: str | None, version: str) -> str:
+    """Take the one right to replace `expected` as @champion for `version`: "" when taken, else the holder.
+
+    MLflow's aliases have no compare-and-set (a later writer silently wins), but a
+    registered model's name is a unique key in every store, so creating one is
+    atomic: of sessions that all compared with `expected`, exactly one creates the
+    claim. Claims are never deleted, so none can be taken twice; one older than
+    `champion_claim_lease_seconds` was left by a session that died before crowning
+    (or by a registry whose versions were renumbered), and the next generation of
+    the claim is contested instead.
+    """
+    for generation in itertools.count(1):
+        name = claim_name(settings, expected, generation)
+        try:
+            client.create_registered_model(
+                name,
+                tags={TAG_CLAIMED_BY_VERSION: version},
+                description=f"mlgate: {settings.model_name} version {version} claimed the succession of "
+                f"@champion version {expected or 'none'}. Keep it: it is what makes that succession happen once.",
+            )
+            return ""
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        held = client.get_registered_model(name)
+        if time.time() - held.creation_timestamp / 1000 < settings.champion_claim_lease_seconds:
+            return held.tags.get(TAG_CLAIMED_BY_VERSION, "?")
 
 
 def crown(settings: Settings, client: MlflowClient, version: str) -> None:

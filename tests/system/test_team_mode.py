@@ -47,6 +47,7 @@ pytestmark = pytest.mark.slow
 
 MODEL_NAME = "mlgate-classifier"
 RACERS = 4
+CLAIM_LOST = "another session claimed the succession first"
 SESSION_TIMEOUT_SECONDS = 400
 # These tests check what sessions do with verdicts, not how deep the behaviour search goes.
 BEHAVIOUR_EXAMPLES = 20
@@ -133,7 +134,9 @@ def team_server() -> Iterator[team.TeamServer]:
         yield server
     finally:
         team.stop(server)
+        left_running = team.mlflow_running(server) or postgres.running(server.cluster)
         shutil.rmtree(folder, ignore_errors=True)
+        assert not left_running, "the team server outlived its tests"
 
 
 @pytest.fixture(scope="module")
@@ -201,9 +204,11 @@ def race(team_server, first_champion, tmp_path_factory, make_project, tracking_s
         before = store.champion_version()
         sessions = [start_session(project, team_server) for project in projects]
         rounds.append(Round(before, [finish(session) for session in sessions]))
+        lost_claims = sum(CLAIM_LOST in s.output for s in sessions)
         print(
             f"\nrace round {number + 1}: @champion {before} -> {store.champion_version()}, "
-            f"{len(rounds[-1].crowned)} crowned, {len(rounds[-1].refused)} refused; "
+            f"{len(rounds[-1].crowned)} crowned, {len(rounds[-1].refused)} refused ({lost_claims} of them by a lost "
+            f"claim, after the alias check passed); versions {store.versions()[-RACERS:]}; "
             f"session seconds {sorted(round(s.seconds) for s in sessions)}"
         )
     return rounds
