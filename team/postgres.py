@@ -63,7 +63,8 @@ def _as_owner(command: list[str]) -> list[str]:
 
 def _run(command: list[str], what: str, log: Path | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run(
-        _as_owner(command), capture_output=True, text=True, timeout=COMMAND_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL
+        _as_owner(command), capture_output=True, text=True, timeout=COMMAND_TIMEOUT_SECONDS,
+        stdin=subprocess.DEVNULL, check=False,
     )
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip()[-LOG_TAIL_CHARS:]
@@ -107,8 +108,8 @@ class Cluster:
         """What a libpq client (psycopg, so MLflow's SQLAlchemy) needs besides the URI."""
         return {"PGPASSWORD": self.password()}
 
-    def _pg(self, program: str) -> str:
-        return str(bin_dir() / program)
+    def program(self, name: str) -> str:
+        return str(bin_dir() / name)
 
 
 def init(cluster: Cluster) -> bool:
@@ -123,7 +124,7 @@ def init(cluster: Cluster) -> bool:
     if _is_root():
         for path in (folder, cluster.password_file):
             shutil.chown(path, SERVICE_USER, SERVICE_USER)
-        reach = subprocess.run(_as_owner(["test", "-w", str(folder)]), capture_output=True)
+        reach = subprocess.run(_as_owner(["test", "-w", str(folder)]), capture_output=True, check=False)
         if reach.returncode != 0:
             raise PostgresError(
                 f"the `{SERVICE_USER}` user cannot reach {folder}: every folder above it must be open to "
@@ -131,7 +132,7 @@ def init(cluster: Cluster) -> bool:
             )
     _run(
         [
-            cluster._pg("initdb"), "--pgdata", str(cluster.data), "--username", ROLE,
+            cluster.program("initdb"), "--pgdata", str(cluster.data), "--username", ROLE,
             "--pwfile", str(cluster.password_file), "--auth", "scram-sha-256",
             "--encoding", "UTF8", "--no-locale", "--no-sync",
         ],
@@ -143,7 +144,8 @@ def init(cluster: Cluster) -> bool:
 def running(cluster: Cluster) -> bool:
     if not cluster.initialised:
         return False
-    status = subprocess.run(_as_owner([cluster._pg("pg_ctl"), "status", "--pgdata", str(cluster.data)]), capture_output=True)
+    command = _as_owner([cluster.program("pg_ctl"), "status", "--pgdata", str(cluster.data)])
+    status = subprocess.run(command, capture_output=True, check=False)
     return status.returncode == 0
 
 
@@ -154,7 +156,7 @@ def start(cluster: Cluster) -> None:
         options = f"-p {cluster.port} -c listen_addresses={HOST} -c unix_socket_directories=''"
         _run(
             [
-                cluster._pg("pg_ctl"), "start", "--pgdata", str(cluster.data), "--log", str(cluster.log),
+                cluster.program("pg_ctl"), "start", "--pgdata", str(cluster.data), "--log", str(cluster.log),
                 "--wait", "--timeout", str(START_TIMEOUT_SECONDS), "-o", options,
             ],
             f"starting PostgreSQL on {HOST}:{cluster.port}",
@@ -184,7 +186,7 @@ def stop(cluster: Cluster) -> None:
     """Stop the cluster if it runs: `fast` (clients are disconnected), `immediate` if that hangs."""
     if not running(cluster):
         return
-    pg_ctl = cluster._pg("pg_ctl")
+    pg_ctl = cluster.program("pg_ctl")
     try:
         _run([pg_ctl, "stop", "--pgdata", str(cluster.data), "--mode", "fast", "--wait", "--timeout", "30"], "pg_ctl stop")
     except PostgresError:
