@@ -5,6 +5,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The team server's state folder and ports: `make team-server TEAM_PORT=5050`.
+TEAM_DIR ?= .team
+TEAM_PORT ?= 5000
+TEAM_POSTGRES_PORT ?= 5433
+TEAM_ARGS = --folder $(TEAM_DIR) --port $(TEAM_PORT) --postgres-port $(TEAM_POSTGRES_PORT)
 
 ## List the targets
 help:
@@ -23,12 +28,24 @@ install: $(BIN)/pytest
 prometheus:
 	command -v promtool >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y prometheus)
 
+## Install PostgreSQL (Debian/Ubuntu), for team mode and its tests
+postgresql:
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ($(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql)
+
+## Start the team's tracking server: PostgreSQL + `mlflow server` on 127.0.0.1:5000, state in .team/
+team-server: install postgresql
+	$(BIN)/python -m team start $(TEAM_ARGS)
+
+## Stop the team's tracking server (its registry and artifacts stay in .team/)
+team-server-stop: install
+	$(BIN)/python -m team stop $(TEAM_ARGS)
+
 ## Run the quality gates on the configured dataset (promotes only on a full green run)
 gates: install
 	$(BIN)/pytest gates/
 
-## Run the harness's own test suite
-test: install prometheus
+## Run the harness's own test suite (installs Prometheus and PostgreSQL first)
+test: install prometheus postgresql
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ --durations=15
 
 ## Compare mlgate's server with `mlflow models serve` on fresh champions: breast cancer, then wine one-hot
@@ -52,4 +69,4 @@ bench-concurrent: install
 serve: install
 	$(BIN)/python -m model serve
 
-.PHONY: help install prometheus gates test bench-serving bench-false-alarms bench-gates bench-concurrent serve
+.PHONY: help install prometheus postgresql team-server team-server-stop gates test bench-serving bench-false-alarms bench-gates bench-concurrent serve

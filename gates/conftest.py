@@ -69,6 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except (SettingsError, DataError) as error:
         raise pytest.UsageError(f"mlgate: {error}") from None
     tracking.quiet_progress_bars()
+    tracking.fail_fast_on_a_lost_server()
     outcomes = GateOutcomes(GATES_DIR, config.rootpath)
     config.pluginmanager.register(outcomes, "mlgate-gate-outcomes")
     config.stash[OUTCOMES_KEY] = outcomes
@@ -272,6 +273,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     finish_session(session, exitstatus)
     return (yield)
+
+
+def pytest_exception_interact(node, call, report) -> None:
+    """A lost tracking server ends the session at the first gate that needed it, with one message.
+
+    Every later gate would error on the same dead server with a traceback of its
+    own; the verdict (nothing promoted) is still reached in pytest_sessionfinish.
+    Stopping from this hook is how pytest's own debugger quits a session.
+    """
+    from model import tracking
+
+    lost = tracking.unreachable(call.excinfo.value, node.config.stash[SETTINGS_KEY].tracking_uri)
+    if lost:
+        report.longrepr = lost
+        pytest.exit(lost, returncode=pytest.ExitCode.TESTS_FAILED)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:

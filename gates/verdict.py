@@ -105,7 +105,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         if session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     verdict += [f"Tagged {settings.model_name} version {v} abandoned: {why}." for v, why in report.abandoned.items()]
-    verdict += _record_on_run(candidate, report, artifacts)
+    verdict += _record_on_run(settings, candidate, report, artifacts)
     config.stash[stash.VERDICT_KEY] = verdict
 
 
@@ -125,7 +125,7 @@ def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifa
     try:  # checked early to register nothing needlessly, and again just before crowning
         moved = promotion.champion_moved(settings, client, champion_seen)
     except Exception as error:  # the store is unreachable: promotion would fail anyway
-        moved = f"cannot read the current champion: {error}."
+        moved = f"cannot read the current champion: {_why(settings, error)}."
     if moved:
         return refused(moved)
     outputs = promotion.SessionOutputs(reports_dir, candidate.validation_json, trusted, compilation.compiled)
@@ -134,7 +134,7 @@ def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifa
             settings, client, run_id, model, input_example, report, outputs, quality, champion_seen
         )
     except Exception as error:  # the store, the disk: the session fails, nothing moves
-        return refused(f"promotion failed: {type(error).__name__}: {error}")
+        return refused(f"promotion failed: {_why(settings, error, with_type=True)}")
     if not done.crowned:
         return done.report, []
     return done.report, [
@@ -144,7 +144,17 @@ def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifa
     ]
 
 
-def _record_on_run(candidate: Candidate, report: GateReport, artifacts: Path) -> list[str]:
+def _why(settings, error: BaseException, with_type: bool = False) -> str:
+    """An error as the verdict shows it: a lost tracking server in one sentence, else the error."""
+    from model import tracking
+
+    lost = tracking.unreachable(error, settings.tracking_uri)
+    if lost:
+        return lost
+    return f"{type(error).__name__}: {error}" if with_type else str(error)
+
+
+def _record_on_run(settings, candidate: Candidate, report: GateReport, artifacts: Path) -> list[str]:
     """Gate tags, the report and the final status on the session's run, if it opened one."""
     from model import tracking
     from model.session import promotion
@@ -168,5 +178,5 @@ def _record_on_run(candidate: Candidate, report: GateReport, artifacts: Path) ->
                 tracking.log_files(candidate.client, candidate.run_id, artifacts / name, "gates")
         tracking.finish_run(candidate.client, candidate.run_id, passed=report.promoted)
     except Exception as error:  # the verdict stands; say that the run could not hold it
-        return [f"Could not record the verdict on run {candidate.run_id}: {error}"]
+        return [f"Could not record the verdict on run {candidate.run_id}: {_why(settings, error)}"]
     return []

@@ -69,6 +69,9 @@ class Settings:
 
     # --- registry and outputs ---
     model_name: str = "mlgate-classifier"
+    # A claim to succeed the champion older than this belongs to a session that died between
+    # claiming and crowning (a live one crowns in its next call); the next claim may take over.
+    champion_claim_lease_seconds: float = 120.0
     experiment_name: str = "mlgate"
     # The bundle written on a green session (the gate report alone on a red one).
     artifacts_dir: str = "artifacts"

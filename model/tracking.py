@@ -8,6 +8,7 @@ for the call and restores the process's own setting afterwards.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -47,6 +48,7 @@ TAG_CHAMPION_VERSION = "mlgate.champion_version"  # the version a green session 
 TAG_GATED_AT = "mlgate.gated_at"  # unix time of the green session (version)
 TAG_SERVING_ENGINE = "mlgate.serving_engine"  # onnxruntime or scikit-learn: what serves it (run, version)
 TAG_COMPILE_SKIPPED_BECAUSE = "mlgate.compile_skipped_because"  # why it serves scikit-learn (run, version)
+TAG_CLAIMED_BY_VERSION = "mlgate.claimed_by_version"  # who holds a succession claim (claim_succession)
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
 # A champion imported from a bundle (python -m model import-champion), not gated in this store:
@@ -122,6 +124,40 @@ def load_compiled(model_dir: Path):
 def quiet_progress_bars() -> None:
     """For a gate session (called from its pytest_configure): progress bars are noise in its output."""
     os.environ.setdefault(PROGRESS_BAR_ENV, "false")
+
+
+# MLflow retries a failed HTTP call 7 times with exponential backoff, minutes per call: a gate
+# session whose tracking server died should say so in seconds. A blip of a few seconds
+# still survives 2 retries; a value the user set wins.
+SESSION_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+def fail_fast_on_a_lost_server() -> None:
+    """For a gate session (called from its pytest_configure): a dead tracking server costs seconds."""
+    for name, value in SESSION_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+def unreachable(error: BaseException, tracking_uri: str) -> str:
+    """The one message for an error that means the tracking server cannot be reached; "" for any other.
+
+    MLflow wraps the connection error in an MlflowException raised while handling
+    it, so the cause is found by walking the exception's context.
+    """
+    import requests
+
+    lost = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, TimeoutError)
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, lost):
+            return (
+                f"tracking server {tracking_uri} unreachable: start it (make team-server) or unset "
+                "MLFLOW_TRACKING_URI to use the local store"
+            )
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return ""
 
 
 def client_for(settings: Settings) -> MlflowClient:
@@ -368,6 +404,40 @@ def gating_versions(settings: Settings, client: MlflowClient) -> list:
     name = settings.model_name.replace("'", "\\'")
     found = client.search_model_versions(f"name = '{name}' AND tags.`{TAG_VERDICT}` = '{VERDICT_GATING}'")
     return sorted(found, key=lambda version: int(version.version))
+
+
+def claim_name(settings: Settings, expected: str | None, generation: int) -> str:
+    """The registered-model name whose creation is the one right to replace `expected` as @champion."""
+    return f"{settings.model_name}.succession-of-{expected or 'none'}.{generation}"
+
+
+def claim_succession(settings: Settings, client: MlflowClient, expected: str | None, version: str) -> str:
+    """Take the one right to replace `expected` as @champion for `version`: "" when taken, else the holder.
+
+    MLflow's aliases have no compare-and-set (a later writer silently wins), but a
+    registered model's name is a unique key in every store, so creating one is
+    atomic: of sessions that all compared with `expected`, exactly one creates the
+    claim. Claims are never deleted, so none can be taken twice; one older than
+    `champion_claim_lease_seconds` was left by a session that died before crowning
+    (or by a registry whose versions were renumbered), and the next generation of
+    the claim is contested instead.
+    """
+    for generation in itertools.count(1):
+        name = claim_name(settings, expected, generation)
+        try:
+            client.create_registered_model(
+                name,
+                tags={TAG_CLAIMED_BY_VERSION: version},
+                description=f"mlgate: {settings.model_name} version {version} claimed the succession of "
+                f"@champion version {expected or 'none'}. Keep it: it is what makes that succession happen once.",
+            )
+            return ""
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        held = client.get_registered_model(name)
+        if time.time() - held.creation_timestamp / 1000 < settings.champion_claim_lease_seconds:
+            return held.tags.get(TAG_CLAIMED_BY_VERSION, "?")
 
 
 def crown(settings: Settings, client: MlflowClient, version: str) -> None:

@@ -156,6 +156,7 @@ def import_champion(settings, bundle: Bundle, source: str) -> str:
     bundle that could not be served is refused before anything is registered.
     """
     from model import tracking
+    from model.session.promotion import claim_or_refuse
 
     try:
         tracking.load_skops_model(bundle.model_dir)
@@ -171,6 +172,18 @@ def import_champion(settings, bundle: Bundle, source: str) -> str:
         tracking.TAG_IMPORTED_FROM: source,
         tracking.TAG_SOURCE_RUN_ID: bundle.report.run_id,
     }
+    current = tracking.champion_version(settings, client)
+    expected = str(current.version) if current is not None else None
     version = tracking.register_folder(settings, client, bundle.model_dir, run_tags, version_tags(bundle, source))
+    # A gate session of the same team may be crowning right now: the import takes its turn like one.
+    refused = claim_or_refuse(settings, client, expected, version)
+    if refused:
+        tracking.tag_version(
+            client,
+            settings.model_name,
+            version,
+            {tracking.TAG_REFUSED_BECAUSE: refused, tracking.TAG_VERDICT: tracking.VERDICT_REFUSED},
+        )
+        raise BundleError(f"version {version} was registered but not crowned: {refused.replace('rerun the gates', 'import again')}")
     tracking.crown(settings, client, version)
     return version

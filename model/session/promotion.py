@@ -12,7 +12,6 @@ from typing import Any
 from model.session.report import GateReport, GateResult
 from model.settings import Settings
 
-
 # A swap is two renames and a delete; a session waits this long for another's.
 BUNDLE_LOCK_WAIT_SECONDS = 120.0
 
@@ -87,6 +86,13 @@ def write_report_only(settings: Settings, report: GateReport) -> Path:
     return Path(settings.artifacts_dir)
 
 
+def _moved_message(expected: str | None, now: str | None, how: str = "") -> str:
+    return (
+        f"@champion moved from version {expected or 'none'} to {now}{how} while this session ran; "
+        "rerun the gates to compare with the new champion."
+    )
+
+
 def champion_moved(settings, client, expected: str | None) -> str:
     """Why not to crown, if `@champion` is no longer the version the gates compared with."""
     from model import tracking
@@ -95,10 +101,18 @@ def champion_moved(settings, client, expected: str | None) -> str:
     now = str(current.version) if current is not None else None
     if now == expected:
         return ""
-    return (
-        f"@champion moved from version {expected or 'none'} to {now} while this session ran; "
-        "rerun the gates to compare with the new champion."
-    )
+    return _moved_message(expected, now)
+
+
+def claim_or_refuse(settings, client, expected: str | None, version: str) -> str:
+    """Why not to crown `version`: the champion moved, or another session claimed its succession first."""
+    from model import tracking
+
+    moved = champion_moved(settings, client, expected)
+    if moved:
+        return moved
+    holder = tracking.claim_succession(settings, client, expected, version)
+    return _moved_message(expected, holder, " (another session claimed the succession first)") if holder else ""
 
 
 def promote(
@@ -115,15 +129,16 @@ def promote(
     """Register, bundle, then move `@champion`: the alias moves only once all else is done.
 
     Right before the alias moves, it is checked to still be on `expected_champion`,
-    the version the champion gate compared with: of two sessions racing, the one
-    that finishes second refuses instead of replacing a champion it never saw; its
-    version stays registered, tagged with why. `report` is not changed; the
+    the version the champion gate compared with, and the succession of that
+    champion is claimed (tracking.claim_succession: atomic, as the alias move is
+    not): of sessions racing, only the one holding the claim crowns; the others
+    refuse instead of replacing a champion they never saw, their versions stay
+    registered, tagged with why. `report` is not changed; the
     Promotion carries the report as written. Any other failure raises, and then
     neither the bundle nor the alias has moved.
     """
     from model import tracking
     from model.serving.predict import engine_of
-
     from model.session.abandoned import this_session
 
     staged = _staging(settings)
@@ -149,7 +164,7 @@ def promote(
         promoted.write(staged)
         # The bundle swap can fail (the disk, a stale artifacts.old): before the alias, not after it.
         _replace_folder(staged, Path(settings.artifacts_dir))
-        moved = champion_moved(settings, client, expected_champion)
+        moved = claim_or_refuse(settings, client, expected_champion, version)
         if moved:  # the caller writes the report alone over the bundle just swapped in
             tracking.tag_version(
                 client,

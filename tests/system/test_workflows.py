@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -31,6 +30,7 @@ import yaml
 
 from model.session.report import VERDICT_ICONS
 from model.settings import Settings
+from tests.support.fake_github import FakeGitHub
 from tests.support.project import (
     ROOT,
     VENV_BIN,
@@ -39,7 +39,6 @@ from tests.support.project import (
     copy_project,
     loosen_perf_budgets,
 )
-from tests.support.fake_github import FakeGitHub
 from tests.support.workflow_runner import (
     ExpressionError,
     JobRun,

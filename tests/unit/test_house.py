@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.project import ROOT
 
-LIBRARY = ("model", "gates", "monitoring")
+LIBRARY = ("model", "gates", "monitoring", "team")
 WEB_FRAMEWORKS = ("starlette", "uvicorn", "fastapi", "httpx")
 PURE_SERVING_CORE = ("model.serving.payload", "model.serving.batching")
 
@@ -134,7 +134,7 @@ def imports_of_test_modules(graph: Graph) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def library() -> Graph:
-    """model/, gates/ and monitoring/ as the source says they import each other."""
+    """model/, gates/, monitoring/ and team/ as the source says they import each other."""
     return read_graph(ROOT, LIBRARY)
 
 
@@ -145,7 +145,7 @@ def everything(library) -> Graph:
 
 
 def test_the_graph_is_read_from_the_tree(library, everything):
-    assert {"model.tracking", "model.serving.payload", "gates.conftest", "monitoring.sidecar"} <= set(library)
+    assert {"model.tracking", "model.serving.payload", "gates.conftest", "monitoring.sidecar", "team.server"} <= set(library)
     assert "tests.unit.test_house" in everything and "model.settings" in library["model.tracking"]
 
 
@@ -163,6 +163,11 @@ def test_only_model_tracking_imports_mlflow(library):
 
 def test_the_serving_core_imports_no_web_framework(library):
     assert forbidden_imports(library, PURE_SERVING_CORE, WEB_FRAMEWORKS) == []
+
+
+def test_team_mode_imports_neither_model_nor_gates(library):
+    """The team server is processes and a database: it must start on a machine that cannot train."""
+    assert forbidden_imports(library, ["team"], ["model", "gates"]) == []
 
 
 def test_monitoring_never_imports_gates(library):
