@@ -2,9 +2,9 @@
 
 One server for the module (team/server.py, the code `make team-server` runs):
 PostgreSQL in a folder of its own and `mlflow server` with proxied artifacts, on
-loopback ports. A first green session crowns version 1 and `python -m model
-serve` serves it from the server; then four sessions from four checkouts race to
-promote; then the server is killed under a session and restarted. MLflow's
+loopback ports. Three sessions from three checkouts race to crown the first
+champion, and `python -m model serve` serves the winner from the server; then
+the server is killed under a session and restarted. MLflow's
 aliases have no compare-and-set, so the race is where a later writer could
 silently replace a champion it never compared with: the promotion protocol
 (model/session/promotion.py) must refuse instead, and say so on the run and on
@@ -46,7 +46,7 @@ from tests.support.serving import mlgate_server
 pytestmark = pytest.mark.slow
 
 MODEL_NAME = "mlgate-classifier"
-RACERS = 4
+RACERS = 3
 CLAIM_LOST = "another session claimed the succession first"
 SESSION_TIMEOUT_SECONDS = 400
 # These tests check what sessions do with verdicts, not how deep the behaviour search goes.
@@ -139,44 +139,11 @@ def team_server() -> Iterator[team.TeamServer]:
         assert not left_running, "the team server outlived its tests"
 
 
-@pytest.fixture(scope="module")
-def first_champion(team_server, tmp_path_factory, make_project) -> Session:
-    """A green session in a fresh checkout against the empty team server: version 1 becomes @champion."""
-    project = make_project(tmp_path_factory.mktemp("team") / "alice")
-    return finish(start_session(project, team_server))
-
-
-def test_a_green_session_on_the_team_server_crowns_and_model_serve_serves_it(
-    team_server, first_champion, tracking_store, breast_cancer_frame
-):
-    session = first_champion
-    assert session.exit_code == 0, session.output[-4000:]
-    print(f"\nfirst green session against the team server: {session.seconds:.1f} s")
-    store = store_of(team_server, tracking_store)
-    assert store.champion_version() == "1"
-    # The registry is PostgreSQL's, and the model's files went through the server to its folder.
-    assert champion_in_database(team_server) == "1"
-    assert list(team_server.artifacts.rglob("MLmodel")), "no model files in the server's artifact folder"
-    assert not (session.project.root / "mlruns").exists() and not (session.project.root / "mlflow.db").exists()
-
-    rows = breast_cancer_frame.sample(40, random_state=0)
-    features = rows.drop(columns="target")
-    body = {"dataframe_split": {"columns": list(features.columns), "data": features.values.tolist()}}
-    with mlgate_server(team_server.url, free_port(), cwd=session.project.root) as served:
-        answer = httpx.post(served.url + "/invocations", json=body, timeout=30, trust_env=False)
-        log = served.output()
-    assert answer.status_code == 200, answer.text
-    predictions = answer.json()["predictions"]
-    assert len(predictions) == len(rows)
-    assert sum(int(p) == t for p, t in zip(predictions, rows["target"])) >= 0.9 * len(rows)
-    assert f"{MODEL_NAME} version 1" in log
-
-
 @dataclass
 class Round:
     """One round of the race: the champion every racer compared with, and how each session ended."""
 
-    champion_before: str
+    champion_before: str | None
     sessions: list[Session]
 
     @property
@@ -189,13 +156,14 @@ class Round:
 
 
 @pytest.fixture(scope="module")
-def race(team_server, first_champion, tmp_path_factory, make_project, tracking_store) -> list[Round]:
-    """Four checkouts start `pytest gates/` at the same moment, all comparing with the same champion.
+def race(team_server, tmp_path_factory, make_project, tracking_store) -> list[Round]:
+    """Checkouts start `pytest gates/` at the same moment, all comparing with the same champion.
 
-    One round by default (the suite's time budget); MLGATE_TEAM_RACE_ROUNDS=N runs
-    N, each round racing against the champion the previous one crowned.
+    The first round races on the empty registry, as a team's first day does:
+    its winner is the first champion, which the other tests serve and kill the
+    server under. One round by default (the suite's time budget);
+    MLGATE_TEAM_RACE_ROUNDS=N runs N, each racing against the previous winner.
     """
-    assert first_champion.exit_code == 0, "the race needs the first champion"
     store = store_of(team_server, tracking_store)
     rounds = []
     for number in range(int(os.environ.get("MLGATE_TEAM_RACE_ROUNDS", "1"))):
@@ -214,12 +182,12 @@ def race(team_server, first_champion, tmp_path_factory, make_project, tracking_s
     return rounds
 
 
-def test_four_sessions_at_once_crown_one_and_every_other_says_why(team_server, race, tracking_store):
+def test_sessions_racing_crown_one_and_every_other_says_why(team_server, race, tracking_store):
     store = store_of(team_server, tracking_store)
     for round_ in race:
         # At most one may crown, and one must: the first to finish saw the champion unchanged.
         assert len(round_.crowned) == 1, [s.output[-2000:] for s in round_.sessions]
-        moved = f"@champion moved from version {round_.champion_before}"
+        moved = f"@champion moved from version {round_.champion_before or 'none'}"
         for session in round_.sessions:
             report = json.loads((session.project.artifacts / "gate_report.json").read_text())
             run = store.client.get_run(report["run_id"])
@@ -247,6 +215,32 @@ def test_four_sessions_at_once_crown_one_and_every_other_says_why(team_server, r
     assert len(tags) > 100 and all(v.startswith("passed") for v in tags.values())
 
 
+def test_the_first_champion_lives_on_the_team_server_and_model_serve_serves_it(
+    team_server, race, tracking_store, breast_cancer_frame
+):
+    first = race[0]
+    assert first.champion_before is None and len(first.crowned) == 1, [s.output[-2000:] for s in first.sessions]
+    session = first.crowned[0]
+    store = store_of(team_server, tracking_store)
+    champion = store.champion_version()
+    # The registry is PostgreSQL's, and the model's files went through the server to its folder.
+    assert champion_in_database(team_server) == champion
+    assert list(team_server.artifacts.rglob("MLmodel")), "no model files in the server's artifact folder"
+    assert not (session.project.root / "mlruns").exists() and not (session.project.root / "mlflow.db").exists()
+
+    rows = breast_cancer_frame.sample(40, random_state=0)
+    features = rows.drop(columns="target")
+    body = {"dataframe_split": {"columns": list(features.columns), "data": features.values.tolist()}}
+    with mlgate_server(team_server.url, free_port(), cwd=session.project.root) as served:
+        answer = httpx.post(served.url + "/invocations", json=body, timeout=30, trust_env=False)
+        log = served.output()
+    assert answer.status_code == 200, answer.text
+    predictions = answer.json()["predictions"]
+    assert len(predictions) == len(rows)
+    assert sum(int(p) == t for p, t in zip(predictions, rows["target"])) >= 0.9 * len(rows)
+    assert f"{MODEL_NAME} version {champion}" in log
+
+
 def test_of_eight_simultaneous_claims_on_one_champion_postgresql_grants_exactly_one(team_server, tmp_path):
     """The atomic step the race relies on, contended harder than four sessions ever contend it."""
     settings = load_settings(
@@ -268,7 +262,7 @@ def test_of_eight_simultaneous_claims_on_one_champion_postgresql_grants_exactly_
 
 
 def test_a_server_killed_mid_session_crowns_nothing_and_the_session_names_it(
-    team_server, first_champion, race, tmp_path_factory, make_project, tracking_store
+    team_server, race, tmp_path_factory, make_project, tracking_store
 ):
     before = champion_in_database(team_server)
     versions_before = sql(team_server, "SELECT version FROM model_versions WHERE name = %s ORDER BY version", MODEL_NAME)
