@@ -105,9 +105,12 @@ def holdout_frame(split: Split):
 
 
 @pytest.fixture(scope="session")
-def trained_model(split: Split, settings: Settings, gate_run: str, candidate: Candidate, background: Background):
+def trained_model(
+    dataset: Dataset, split: Split, settings: Settings, gate_run: str, candidate: Candidate, background: Background
+):
     """The candidate, trained once; its parameters go on the run."""
     from model import tracking
+    from model.data import fingerprint
     from model.training import train_model
 
     started = time.perf_counter()
@@ -124,6 +127,8 @@ def trained_model(split: Split, settings: Settings, gate_run: str, candidate: Ca
     }
     metrics = {"train_seconds": time.perf_counter() - started}
     tracking.log_values(candidate.client, gate_run, params=params, metrics=metrics)
+    # The data behind this run, for `python -m model history`: the whole table as the session read it.
+    tracking.set_tags(candidate.client, gate_run, {tracking.TAG_DATA_FINGERPRINT: fingerprint(dataset.frame)})
     candidate.model = model
     candidate.input_example = as_model_input(split.train.features.head(5))
     background.compute_trusted_types(model)

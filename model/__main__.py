@@ -3,6 +3,7 @@
   expectations  draft a data-gate suite from a reference dataset
   validate      check a dataset against its suite
   serve         serve a registered model over MLflow's scoring protocol, with /metrics
+  history       write a report of every registered version: crowned or refused, scores, latency, trends
 """
 
 from __future__ import annotations
@@ -59,7 +60,11 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if validation.success else 1
 
 
-class StartupError(RuntimeError):
+class CommandError(RuntimeError):
+    """A command cannot do its work; the message says why and what to check."""
+
+
+class StartupError(CommandError):
     """The server cannot start; the message says why and what to check."""
 
 
@@ -94,6 +99,25 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace) -> int:
+    from model.session.history import write_history
+    from model.tracking import TrackingError
+
+    settings = load_settings(pyproject=Path("pyproject.toml"))
+    name = args.model_name or settings.model_name
+    try:
+        written = write_history(settings.tracking_uri, name, Path(args.out))
+    except TrackingError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot write the history to {args.out}: {error.strerror or error}") from None
+    print(
+        f"{written.versions} version(s) of {name} read in {written.read_seconds:.1f}s; wrote "
+        + ", ".join(str(path) for path in written.files)
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description="mlgate commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=port_number, default=8080, help="port to listen on (default: 8080)")
     serve.add_argument("--workers", type=positive_int, default=1, help="worker processes (default: 1)")
     serve.set_defaults(run=_serve)
+    history = commands.add_parser("history", help="report every registered version: crowned or refused, and why")
+    history.add_argument("--model-name", help="the registered model (default: model_name in [tool.mlgate])")
+    history.add_argument("--out", default="history", help="folder for history.md and its plots (default: history)")
+    history.set_defaults(run=_history)
     return parser
 
 
@@ -126,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (SettingsError, DataError, StartupError) as error:
+    except (SettingsError, DataError, CommandError) as error:
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
 
 

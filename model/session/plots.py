@@ -19,6 +19,7 @@ def latency_distribution(samples_seconds: dict[str, list[float]], path: Path, ti
     Nothing is drawn without samples.
     """
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -37,12 +38,17 @@ def latency_distribution(samples_seconds: dict[str, list[float]], path: Path, ti
         for value, style in ((p50, ":"), (p99, "--")):
             ax.axvline(value, color=colour, linestyle=style, linewidth=1)
     ax.set_xscale("log")
+    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")  # 0.3, not 3×10⁻¹
+    ax.xaxis.set_major_formatter(plain)
+    ax.xaxis.set_minor_formatter(plain)
+    ax.tick_params(axis="x", which="minor", labelsize=7)
     ax.set_xlabel("one-row request latency (ms, log scale); dotted p50, dashed p99")
     ax.set_ylabel("fraction of requests at or below")
     ax.set_ylim(0, 1.02)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    ax.set_title(f"{title}\nserving latency, candidate and champion side by side", fontsize=10)
+    what = "candidate and champion served side by side" if len(drawn) == 2 else f"{', '.join(drawn)} alone"
+    ax.set_title(f"{title}\nserving latency, {what}", fontsize=10)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=90)
