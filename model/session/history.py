@@ -111,12 +111,16 @@ def to_markdown(history: History, plots: list[str]) -> str:
     lines = [
         f"# History of `{history.model_name}`",
         "",
-        f"{len(rows)} version(s) in `{history.store}`: {counts[CHAMPION] + counts[CROWNED]} crowned, "
-        f"{counts[REFUSED]} refused, {counts[UNGATED]} registered outside the gates; "
-        + (f"`@champion` is version {champion}." if champion is not None else "no `@champion`."),
+        (
+            f"{len(rows)} version(s) in `{history.store}`: {counts[CHAMPION] + counts[CROWNED]} crowned, "
+            f"{counts[REFUSED]} refused, {counts[UNGATED]} registered outside the gates; "
+            + (f"`@champion` is version {champion}." if champion is not None else "no `@champion`.")
+        ),
         "",
-        "Scores are on each version's own holdout; latencies are one-row requests served by mlgate's "
-        "server during its gate session (milliseconds).",
+        (
+            "Scores are on each version's own holdout; latencies are one-row requests served by mlgate's "
+            "server during its gate session (milliseconds)."
+        ),
     ]
     if plots:
         lines += ["", "## Trends", ""] + [f"![{name}]({name})" for name in plots]
