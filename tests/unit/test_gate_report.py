@@ -168,3 +168,23 @@ def test_a_gate_that_errored_without_a_message_shows_its_status():
 def test_a_pipe_in_a_message_does_not_break_the_table():
     report = GateReport("d", "m", "r", [GateResult("data", "test_x", "failed", message="a | b")], reasons=["red."])
     assert "| a \\| b |" in report.to_markdown()
+
+
+# --- the bundle's latency plot ---------------------------------------------------------------
+
+
+def test_latency_plot_draws_both_models_and_nothing_without_timings(tmp_path):
+    from model.session.plots import latency_distribution
+
+    timings = {"candidate": [0.001 + i * 1e-6 for i in range(200)], "champion": [0.002 + i * 1e-6 for i in range(200)]}
+    path = latency_distribution(timings, tmp_path / "latency.png", "m version 2 on sklearn:breast_cancer")
+    assert path is not None and path.stat().st_size > 10_000
+    assert latency_distribution({"candidate": []}, tmp_path / "none.png", "t") is None
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_plots_name_classes_with_their_code():
+    from model.evaluation import class_label
+
+    assert class_label(0, {"0": "malignant"}) == "malignant (0)"
+    assert class_label("low", {}) == "low"
