@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from model import tracking
+from model.session.plots import plain_log_axis
 from model.tracking import RunFacts, VersionFacts
 
 REPORT_FILE = "history.md"
@@ -163,7 +164,6 @@ def to_markdown(history: History, plots: list[str]) -> str:
 def draw_trends(history: History, folder: Path) -> list[Path]:
     """Scores and serving latency across versions: one PNG each, crowned and refused versions marked."""
     import matplotlib
-    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -203,10 +203,7 @@ def draw_trends(history: History, folder: Path) -> list[Path]:
             handles.append(Patch(color="tab:red", alpha=0.15, label="refused version"))
         if log:
             ax.set_yscale("log")
-            plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")  # 0.4, not 4×10⁻¹
-            ax.yaxis.set_major_formatter(plain)
-            ax.yaxis.set_minor_formatter(plain)
-            ax.tick_params(axis="y", which="minor", labelsize=7)
+            plain_log_axis(ax.yaxis)
         ax.set_xlabel("registered version")
         ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)

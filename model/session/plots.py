@@ -19,7 +19,6 @@ def latency_distribution(samples_seconds: dict[str, list[float]], path: Path, ti
     Nothing is drawn without samples.
     """
     import matplotlib
-    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -38,10 +37,7 @@ def latency_distribution(samples_seconds: dict[str, list[float]], path: Path, ti
         for value, style in ((p50, ":"), (p99, "--")):
             ax.axvline(value, color=colour, linestyle=style, linewidth=1)
     ax.set_xscale("log")
-    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")  # 0.3, not 3×10⁻¹
-    ax.xaxis.set_major_formatter(plain)
-    ax.xaxis.set_minor_formatter(plain)
-    ax.tick_params(axis="x", which="minor", labelsize=7)
+    plain_log_axis(ax.xaxis)
     ax.set_xlabel("one-row request latency (ms, log scale); dotted p50, dashed p99")
     ax.set_ylabel("fraction of requests at or below")
     ax.set_ylim(0, 1.02)
@@ -54,6 +50,21 @@ def latency_distribution(samples_seconds: dict[str, list[float]], path: Path, ti
     figure.savefig(path, dpi=90)
     plt.close(figure)
     return path
+
+
+def plain_log_axis(axis) -> None:
+    """Log-scale ticks as plain numbers (0.3, not 3×10⁻¹), minor ones labelled at 2, 3 and 5 only."""
+    import math
+
+    import matplotlib.ticker
+
+    def minor(value: float, _) -> str:
+        leading = round(value / 10 ** math.floor(math.log10(value))) if value > 0 else 0
+        return f"{value:g}" if leading in (2, 3, 5) else ""
+
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(matplotlib.ticker.FuncFormatter(minor))
+    axis.set_tick_params(which="minor", labelsize=7)
 
 
 def plot_title(model_name: str, version: str, dataset: str) -> str:

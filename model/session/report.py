@@ -92,7 +92,8 @@ class GateReport:
             if name in candidate or name in champion
         ]
         for measure, label in COMPARED_LATENCIES.items():
-            row = self.perf.get(measure)
+            # Served side by side, both were timed at the same moments; alone, the candidate's SLO run.
+            row = self.perf.get(measure.replace("_seconds", "_seconds_side_by_side")) or self.perf.get(measure)
             if row:
                 rows.append(_compared(label, _ms(row.get("value")), _ms(row.get("champion"))))
         return rows
@@ -158,7 +159,7 @@ def _failures_section(report: GateReport) -> list[str]:
         return []
     lines = ["## Failed gates", "", "| gate | value | threshold | reason |", "| --- | --- | --- | --- |"]
     for g in report.failed:
-        reason = _one_line(g.message) if g.message else VERDICT_ICONS.get(g.status, g.status)
+        reason = _reason(g.message) if g.message else VERDICT_ICONS.get(g.status, g.status)
         lines.append(
             f"| {g.family}: `{g.name}` | {_fmt(g.value)} | {_fmt(g.threshold)} | {_cell(reason)} |"
         )
@@ -169,11 +170,17 @@ def _champion_section(report: GateReport) -> list[str]:
     rows = report.comparison_rows()
     if not rows and not report.comparison:
         return []
-    version = report.comparison.get("champion_version") or "none"
+    if report.scores.get(CHAMPION):
+        champion = f"champion (version {_cell(str(report.comparison.get('champion_version')))})"
+        note = []
+    else:  # the first champion, or one this data cannot score: the candidate's values stand alone
+        champion = "champion"
+        note = [f"No champion to compare with: {_cell(str(report.comparison.get('champion_version') or 'none'))}.", ""]
     lines = [
         "## Candidate and champion",
         "",
-        f"| metric | candidate | champion ({_cell(str(version))}) | delta |",
+        *note,
+        f"| metric | candidate | {champion} | delta |",
         "| --- | --- | --- | --- |",
     ]
     lines += [
@@ -248,6 +255,16 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+def _reason(message: str) -> str:
+    """A gate's own words: pytest's `assert ...` introspection and the exception's name left out."""
+    kept = []
+    for line in message.splitlines():
+        if line.lstrip().startswith("assert ") and kept:
+            break
+        kept.append(line)
+    return _one_line("\n".join(kept).removeprefix("AssertionError: ").removeprefix("Failed: "))
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -117,7 +117,8 @@ def test_a_first_champion_shows_the_candidates_own_values():
         perf={"serving_p99_seconds": {"value": 0.0021, "budget": 0.05, "champion": None}},
     )
     markdown = report.to_markdown()
-    assert "| metric | candidate | champion (none (this is the first champion)) | delta |" in markdown
+    assert "No champion to compare with: none (this is the first champion)." in markdown
+    assert "| metric | candidate | champion | delta |" in markdown
     assert "| accuracy | 0.9561 | — | — |" in markdown
     assert "| recall malignant (0) | 0.93 | — | — |" in markdown
     assert "| serving p99 (ms) | 2.1 | — | — |" in markdown
@@ -136,7 +137,8 @@ def test_champion_comparison_has_both_models_and_the_delta_on_every_metric():
         },
         perf={
             "serving_p50_seconds": {"value": 0.001, "budget": 0.01, "champion": 0.0005},
-            "serving_p99_seconds": {"value": 0.004, "budget": 0.05, "champion": 0.002},
+            "serving_p99_seconds": {"value": 0.009, "budget": 0.05, "champion": None},
+            "serving_p99_seconds_side_by_side": {"value": 0.004, "budget": None, "champion": 0.002},
         },
     )
     rows = {row["metric"]: row for row in report.comparison_rows()}
@@ -146,6 +148,7 @@ def test_champion_comparison_has_both_models_and_the_delta_on_every_metric():
     assert rows["serving p99 (ms)"] == pytest.approx(
         {"metric": "serving p99 (ms)", "candidate": 4.0, "champion": 2.0, "delta": 2.0}
     )
+    assert "| metric | candidate | champion (version 3) | delta |" in report.to_markdown()
     assert "| accuracy | 0.95 | 0.96 | -0.01 |" in report.to_markdown()
     assert "| serving p50 (ms) | 1 | 0.5 | +0.5 |" in first_screen(report)
 
@@ -163,6 +166,17 @@ def test_json_holds_the_same_summary_and_every_gate(red):
 def test_a_gate_that_errored_without_a_message_shows_its_status():
     report = GateReport("d", "m", "r", [GateResult("model", "test_x", "not run")], reasons=["partial."])
     assert "| model: `test_x` | — | — | ⛔ not run |" in first_screen(report)
+
+
+def test_a_failed_gate_shows_its_own_words_not_pytests_introspection():
+    message = (
+        "AssertionError: recall below min_class_recall 0.85 for labels {'0': 0.8095}\n"
+        "assert not {'0': 0.8095}"
+    )
+    report = GateReport("d", "m", "r", [GateResult("model", "test_x", "failed", 0.8095, 0.85, message)], reasons=["red."])
+    assert "| model: `test_x` | 0.8095 | 0.85 | recall below min_class_recall 0.85 for labels {'0': 0.8095} |" in (
+        report.to_markdown()
+    )
 
 
 def test_a_pipe_in_a_message_does_not_break_the_table():
