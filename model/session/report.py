@@ -277,6 +277,10 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+# A measured value longer than this (a column list) is cut in a table cell; JSON keeps it whole.
+MAX_VALUE_CHARS = 80
+
+
 def _fmt(value: Any, signed: bool = False) -> str:
     if value is None:
         return "—"
@@ -284,4 +288,5 @@ def _fmt(value: Any, signed: bool = False) -> str:
         if math.isnan(value):
             return "n/a"
         return f"{value:+.4g}" if signed else f"{value:.4g}"
-    return str(value)
+    text = _cell(str(value))
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"

@@ -202,3 +202,11 @@ def test_plots_name_classes_with_their_code():
 
     assert class_label(0, {"0": "malignant"}) == "malignant (0)"
     assert class_label("low", {}) == "low"
+
+
+def test_a_long_value_is_cut_in_the_table_and_kept_whole_in_json():
+    columns = [f"column {i}" for i in range(40)]
+    report = GateReport("d", "m", "r", [GateResult("data", "test_columns", "passed", columns)], promoted=True)
+    (row,) = [line for line in report.to_markdown().splitlines() if "`test_columns`" in line]
+    assert len(row) < 140 and "…" in row
+    assert json.loads(report.to_json())["gates"][0]["value"] == columns
