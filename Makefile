@@ -65,6 +65,14 @@ bench-gates: install
 bench-concurrent: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/concurrent_sessions.py --rounds 5 --sessions 4
 
+## Report every registered version (crowned or refused, scores, latency, trends) into history/
+history: install
+	$(BIN)/python -m model history --out history
+
+## Time `python -m model history` on 1,000 synthetic versions, SQLite and a real mlflow server
+bench-history: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/history.py --server
+
 ## Serve the current champion on 127.0.0.1:8080 with /metrics
 serve: install
 	$(BIN)/python -m model serve

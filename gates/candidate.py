@@ -38,6 +38,8 @@ class Candidate:
     input_example: Any = _filled_by("trained_model")  # five training rows, as logged
     reports_dir: Path = _filled_by("holdout_metrics")  # reports and plots for the bundle
     quality: dict[str, float] = _filled_by("holdout_metrics")  # accuracy, macro_f1, roc_auc
+    # Draws the holdout plots into a folder, titled with a version: the bundle's, once registered.
+    draw_plots: Any = _filled_by("holdout_metrics")
     validation_json: Path | None = _filled_by("data_validation", default=None)  # optional: no suite, no file
     # The candidate compiled for serving (model.serving.compiled.Compilation): its
     # CompiledModel, or why there is none.
@@ -70,3 +72,8 @@ class Findings:
     serving: dict[str, Any] = field(default_factory=dict)  # engine, precision, why not compiled
     # Versions earlier sessions left gating and this one tagged abandoned: version -> why.
     abandoned: dict[str, str] = field(default_factory=dict)
+    # Holdout scores by model ("candidate", "champion"), as the report compares them.
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    class_names: dict[str, str] = field(default_factory=dict)  # label -> name, where the data names them
+    # Raw one-request timings in seconds by model ("candidate", "champion"): the latency plot.
+    latency_seconds: dict[str, list[float]] = field(default_factory=dict)

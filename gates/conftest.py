@@ -129,9 +129,12 @@ def holdout_frame(split: Split):
 
 
 @pytest.fixture(scope="session")
-def trained_model(split: Split, settings: Settings, gate_run: str, candidate: Candidate, background: Background):
+def trained_model(
+    dataset: Dataset, split: Split, settings: Settings, gate_run: str, candidate: Candidate, background: Background
+):
     """The candidate, trained once; its parameters go on the run."""
     from model import tracking
+    from model.data import fingerprint
     from model.training import train_model
 
     started = time.perf_counter()
@@ -148,6 +151,8 @@ def trained_model(split: Split, settings: Settings, gate_run: str, candidate: Ca
     }
     metrics = {"train_seconds": time.perf_counter() - started}
     tracking.log_values(candidate.client, gate_run, params=params, metrics=metrics)
+    # The data behind this run, for `python -m model history`: the whole table as the session read it.
+    tracking.set_tags(candidate.client, gate_run, {tracking.TAG_DATA_FINGERPRINT: fingerprint(dataset.frame)})
     candidate.model = model
     candidate.input_example = as_model_input(split.train.features.head(5))
     background.compute_trusted_types(model)
@@ -197,19 +202,31 @@ def compilation(trained_model, split: Split, settings: Settings, gate_run: str, 
 
 
 @pytest.fixture(scope="session")
-def holdout_metrics(trained_model, split: Split, gate_run: str, candidate: Candidate, tmp_path_factory):
+def holdout_metrics(
+    trained_model, split: Split, settings: Settings, gate_run: str, candidate: Candidate, findings: Findings, tmp_path_factory
+):
     """Holdout scores, logged with the reports and plots they come from."""
     from model import tracking
-    from model.evaluation import compute_metrics, write_reports
+    from model.data import class_names
+    from model.evaluation import compute_metrics, write_plots, write_reports
+    from model.session.plots import plot_title
 
     metrics = compute_metrics(trained_model, split.holdout)
+    names = class_names(settings.dataset)
     reports_dir = tmp_path_factory.mktemp("reports")
-    write_reports(trained_model, split.holdout, metrics, reports_dir)
+    # Not registered yet: the run names this candidate; the bundle's plots are redrawn with its version.
+    title = plot_title(settings.model_name, f"candidate (run {gate_run[:8]})", settings.dataset_shown)
+    write_reports(trained_model, split.holdout, metrics, reports_dir, title, names)
     scalars = metrics.scalars()
     tracking.log_values(candidate.client, gate_run, metrics=scalars)
     tracking.log_files(candidate.client, gate_run, reports_dir, "reports")
     candidate.reports_dir = reports_dir
     candidate.quality = {k: scalars[k] for k in ("accuracy", "macro_f1", "roc_auc") if k in scalars}
+    candidate.draw_plots = lambda folder, version: write_plots(
+        trained_model, split.holdout, metrics, folder, plot_title(settings.model_name, version, settings.dataset_shown), names
+    )
+    findings.scores["candidate"] = scalars
+    findings.class_names = names
     return metrics
 
 

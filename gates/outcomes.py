@@ -50,7 +50,8 @@ class GateOutcomes:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.nodeid not in self.collected:
             return
-        outcome = self.outcomes.setdefault(report.nodeid, {"status": NOT_RUN})
+        outcome = self.outcomes.setdefault(report.nodeid, {"status": NOT_RUN, "seconds": 0.0})
+        outcome["seconds"] += report.duration
         for key, value in report.user_properties:
             outcome[key] = value
         if report.failed:
@@ -75,6 +76,7 @@ class GateOutcomes:
                     value=outcome.get("gate_value"),
                     threshold=outcome.get("gate_threshold"),
                     message=outcome.get("message", ""),
+                    duration_seconds=outcome.get("seconds", 0.0),
                 )
             )
         return rows

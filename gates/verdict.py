@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gates import stash
-from gates.candidate import Candidate, MissingPiece
+from gates.candidate import Candidate, Findings, MissingPiece
 from gates.outcomes import GateOutcomes
 from model.session.report import GateReport, GateResult
 
@@ -89,11 +89,13 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         perf=findings.perf,
         serving=findings.serving,
         abandoned=findings.abandoned,
+        scores=findings.scores,
+        class_names=findings.class_names,
     )
     artifacts = Path(settings.artifacts_dir)
     verdict: list[str] = []
     if not report.reasons:
-        report, verdict = _promote(settings, candidate, report, trusted, artifacts)
+        report, verdict = _promote(settings, candidate, findings, report, trusted, artifacts)
     if not report.promoted:
         verdict = ["Promoted nothing: " + " ".join(report.reasons)]
         try:
@@ -109,7 +111,9 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
     config.stash[stash.VERDICT_KEY] = verdict
 
 
-def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifacts: Path) -> tuple[GateReport, list[str]]:
+def _promote(
+    settings, candidate: Candidate, findings: Findings, report: GateReport, trusted, artifacts: Path
+) -> tuple[GateReport, list[str]]:
     """The report as it ends (promoted, or with why not among its reasons) and the verdict lines."""
     from model.session import promotion
 
@@ -128,7 +132,14 @@ def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifa
         moved = f"cannot read the current champion: {_why(settings, error)}."
     if moved:
         return refused(moved)
-    outputs = promotion.SessionOutputs(reports_dir, candidate.validation_json, trusted, compilation.compiled)
+    outputs = promotion.SessionOutputs(
+        reports_dir,
+        candidate.validation_json,
+        trusted,
+        compilation.compiled,
+        draw_plots=candidate.draw_plots if candidate.has("draw_plots") else None,
+        latency_seconds=findings.latency_seconds,
+    )
     try:
         done = promotion.promote(
             settings, client, run_id, model, input_example, report, outputs, quality, champion_seen

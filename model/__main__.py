@@ -4,6 +4,7 @@
   validate      check a dataset against its suite
   serve         serve a registered model over MLflow's scoring protocol, with /metrics
   import-champion  make a green bundle's model the @champion of this store
+  history       write a report of every registered version: crowned or refused, scores, latency, trends
 """
 
 from __future__ import annotations
@@ -125,6 +126,25 @@ def _import_champion(args: argparse.Namespace) -> int:
     return 0
 
 
+def _history(args: argparse.Namespace) -> int:
+    from model.session.history import write_history
+    from model.tracking import TrackingError
+
+    settings = load_settings(pyproject=Path("pyproject.toml"))
+    name = args.model_name or settings.model_name
+    try:
+        written = write_history(settings.tracking_uri, name, Path(args.out))
+    except TrackingError as error:
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot write the history to {args.out}: {error.strerror or error}") from None
+    print(
+        f"{written.versions} version(s) of {name} read in {written.read_seconds:.1f}s; wrote "
+        + ", ".join(str(path) for path in written.files)
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model", description="mlgate commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,6 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     bring.add_argument("--target", help="the label column of that dataset")
     bring.add_argument("--source", help="where the bundle came from, recorded on the version (default: its path)")
     bring.set_defaults(run=_import_champion)
+    history = commands.add_parser("history", help="report every registered version: crowned or refused, and why")
+    history.add_argument("--model-name", help="the registered model (default: model_name in [tool.mlgate])")
+    history.add_argument("--out", default="history", help="folder for history.md and its plots (default: history)")
+    history.set_defaults(run=_history)
     return parser
 
 

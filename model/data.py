@@ -55,6 +55,30 @@ def _read_csv(path: Path, content: bytes | None = None, **options) -> pd.DataFra
         raise DataError(f"dataset file {path} is not a readable CSV ({error}); fix the file") from None
 
 
+def fingerprint(frame: pd.DataFrame) -> str:
+    """sha256 of a table's columns and values: the same data gives the same print, whatever file held it."""
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def class_names(dataset: str) -> dict[str, str]:
+    """Label -> the class's name, for a bundled dataset whose labels are codes (breast_cancer: 0 = malignant).
+
+    A CSV's labels are shown as they are: there they are the names.
+    """
+    if not dataset.startswith(BUNDLED_PREFIX):
+        return {}
+    from sklearn import datasets
+
+    names = getattr(datasets, f"load_{dataset.removeprefix(BUNDLED_PREFIX)}")().get("target_names")
+    if names is None:
+        return {}
+    return {str(code): str(name) for code, name in enumerate(names)}
+
+
 def read_columns(dataset: str) -> list[str]:
     """The column names of a dataset, reading no more than its header."""
     if dataset.startswith(BUNDLED_PREFIX):

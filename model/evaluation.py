@@ -108,47 +108,81 @@ def compare_with_champion(candidate, champion, holdout: Dataset) -> ChampionComp
     )
 
 
-def write_reports(model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path) -> list[Path]:
+def write_reports(
+    model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path, title: str = "", names: dict[str, str] | None = None
+) -> list[Path]:
     """classification_report.txt, metrics.json and the plots, into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / "classification_report.txt", folder / "metrics.json"]
+    written[0].write_text(metrics.report_text, encoding="utf-8")
+    summary = {k: v for k, v in asdict(metrics).items() if k != "report_text"}
+    summary["class_names"] = {str(c): (names or {}).get(str(c), str(c)) for c in metrics.labels}
+    written[1].write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    return written + write_plots(model, holdout, metrics, folder, title, names)
+
+
+def write_plots(
+    model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path, title: str, names: dict[str, str] | None = None
+) -> list[Path]:
+    """The confusion matrix, ROC and precision-recall curves, titled `title`, classes by their names."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder.mkdir(parents=True, exist_ok=True)
-    written = [folder / "classification_report.txt", folder / "metrics.json"]
-    written[0].write_text(metrics.report_text, encoding="utf-8")
-    summary = {k: v for k, v in asdict(metrics).items() if k != "report_text"}
-    written[1].write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-
     features = as_model_input(holdout.features)
     labels = holdout.labels
     classes = model.classes_
+    shown = [class_label(c, names) for c in classes]
     proba = model.predict_proba(features)
     plots = {
-        "confusion_matrix.png": lambda ax: skm.ConfusionMatrixDisplay(
-            np.asarray(metrics.confusion_matrix), display_labels=[str(c) for c in classes]
-        ).plot(ax=ax, colorbar=False),
-        "roc_curve.png": lambda ax: _per_class_curves(skm.RocCurveDisplay, labels, proba, classes, ax),
-        "pr_curve.png": lambda ax: _per_class_curves(
-            skm.PrecisionRecallDisplay, labels, proba, classes, ax
+        "confusion_matrix.png": (
+            f"confusion matrix, {len(labels)} holdout rows",
+            lambda ax: skm.ConfusionMatrixDisplay(np.asarray(metrics.confusion_matrix), display_labels=shown).plot(
+                ax=ax, colorbar=False
+            ),
+        ),
+        "roc_curve.png": (
+            "ROC curve, holdout rows",
+            lambda ax: _per_class_curves(skm.RocCurveDisplay, labels, proba, classes, shown, ax),
+        ),
+        "pr_curve.png": (
+            "precision-recall curve, holdout rows",
+            lambda ax: _per_class_curves(skm.PrecisionRecallDisplay, labels, proba, classes, shown, ax),
         ),
     }
-    for name, draw in plots.items():
-        figure, ax = plt.subplots(figsize=(5, 4))
+    written = []
+    for name, (what, draw) in plots.items():
+        figure, ax = plt.subplots(figsize=(6, 5))
         draw(ax)
+        ax.set_title(f"{title}\n{what}" if title else what, fontsize=10)
         figure.tight_layout()
-        figure.savefig(folder / name, dpi=80)
+        figure.savefig(folder / name, dpi=90)
         plt.close(figure)
         written.append(folder / name)
     return written
 
 
-def _per_class_curves(display, labels, proba, classes, ax) -> None:
+def class_label(label: Any, names: dict[str, str] | None) -> str:
+    """A class as a reader knows it: its name, with the code the model predicts when they differ."""
+    name = (names or {}).get(str(label))
+    return f"{name} ({label})" if name and name != str(label) else str(label)
+
+
+def _per_class_curves(display, labels, proba, classes, shown, ax) -> None:
     # Binary: one curve for the positive class; multiclass: one-vs-rest per class.
-    shown = classes[1:] if len(classes) == 2 else classes
-    for cls in shown:
-        index = list(classes).index(cls)
-        truth = labels == cls
+    picked = range(1, 2) if len(classes) == 2 else range(len(classes))
+    for index in picked:
+        truth = labels == classes[index]
         if truth.any() and not truth.all():
-            display.from_predictions(truth, proba[:, index], name=str(cls), ax=ax)
+            display.from_predictions(truth, proba[:, index], name=f"{shown[index]} vs rest", ax=ax)
+    # sklearn's own labels read "(Positive label: True)" for these one-vs-rest booleans.
+    x, y = AXES[display.__name__]
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+
+
+AXES = {
+    "RocCurveDisplay": ("false positive rate (fraction of the other classes)", "true positive rate (recall, fraction)"),
+    "PrecisionRecallDisplay": ("recall (fraction of the class found)", "precision (fraction of predictions right)"),
+}

@@ -50,6 +50,9 @@ TAG_SERVING_ENGINE = "mlgate.serving_engine"  # onnxruntime or scikit-learn: wha
 TAG_COMPILE_SKIPPED_BECAUSE = "mlgate.compile_skipped_because"  # why it serves scikit-learn (run, version)
 TAG_CLAIMED_BY_VERSION = "mlgate.claimed_by_version"  # who holds a succession claim (claim_succession)
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
+TAG_DATA_FINGERPRINT = "mlgate.data_fingerprint"  # sha256 of the table the session read (run, version)
+# MLflow's own tag for the commit that ran (set by `mlflow run`, and by us from a git checkout).
+TAG_GIT_COMMIT = "mlflow.source.git.commit"
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
 # A champion imported from a bundle (python -m model import-champion), not gated in this store:
 TAG_IMPORTED_FROM = "mlgate.imported_from"  # where the bundle came from: a folder, a CI run (run, version)
@@ -257,8 +260,16 @@ def _fluent_store(uri: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _code_identity() -> dict[str, str]:
+    """The commit of the checkout the session runs in, when it is one: what `history` shows as its code."""
+    from mlflow.utils.git_utils import get_git_commit
+
+    commit = get_git_commit(os.getcwd())
+    return {TAG_GIT_COMMIT: commit} if commit else {}
+
+
 def start_gate_run(settings: Settings, client: MlflowClient) -> str:
-    """One run for the whole session; `mlflow run` hands us its own in MLFLOW_RUN_ID."""
+    """One run for the whole session; `mlflow run` hands us its own in MLFLOW_RUN_ID (its commit tagged)."""
     run_id = os.environ.get("MLFLOW_RUN_ID")
     try:
         if run_id:
@@ -268,7 +279,7 @@ def start_gate_run(settings: Settings, client: MlflowClient) -> str:
         run = client.create_run(
             _experiment_id(settings, client),
             run_name=f"gates-{settings.dataset_name}",
-            tags={TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown},
+            tags={TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown, **_code_identity()},
         )
     except MlflowException as error:
         raise TrackingError(
@@ -627,3 +638,103 @@ def servable_from_model(model, input_example, name: str = "candidate", compiled=
         tags={},
         compiled=compiled,
     )
+
+
+# --- the history of a registered model: its versions and their runs, in few round trips -------
+
+# Versions per page of the registry search; runs per `run_id IN (...)` filter of one search.
+VERSIONS_PAGE_SIZE = 1000
+RUN_IDS_PER_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """One registered version as the registry holds it."""
+
+    version: str
+    run_id: str  # "" when registered from outside a run
+    created_ms: int
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """The run behind a version: its status, latest metrics and tags."""
+
+    run_id: str
+    status: str
+    metrics: dict[str, float]
+    tags: dict[str, str]
+
+
+def model_history(client: MlflowClient, name: str) -> tuple[list[VersionFacts], dict[str, RunFacts], dict[str, str]]:
+    """Every version of `name`, the runs behind them by id, and its aliases (alias -> version).
+
+    Round trips grow with pages, not versions: the registry in pages of
+    VERSIONS_PAGE_SIZE, the runs by `run_id IN (...)` in batches of RUN_IDS_PER_SEARCH.
+    Raises TrackingError when the store refuses or holds no version of `name`.
+    """
+    try:
+        versions = _all_versions(client, name)
+        if not versions:
+            raise TrackingError(
+                f"no registered model {name!r} with versions in {client.tracking_uri}; a green `pytest gates/` "
+                "registers the first, or pass --model-name and check MLFLOW_TRACKING_URI"
+            )
+        aliases = dict(client.get_registered_model(name).aliases or {})
+        runs = _runs_by_id(client, sorted({v.run_id for v in versions if v.run_id}))
+    except MlflowException as error:
+        raise TrackingError(
+            f"cannot read the history of {name!r} from {client.tracking_uri}: {error.message}; "
+            "check MLFLOW_TRACKING_URI"
+        ) from None
+    return versions, runs, {alias: str(version) for alias, version in aliases.items()}
+
+
+def history_client(tracking_uri: str) -> MlflowClient:
+    return _client(tracking_uri)
+
+
+def _all_versions(client: MlflowClient, name: str) -> list[VersionFacts]:
+    quoted = name.replace("'", "\\'")
+    found, token = [], None
+    while True:
+        page = client.search_model_versions(f"name='{quoted}'", max_results=VERSIONS_PAGE_SIZE, page_token=token)
+        found += [
+            VersionFacts(str(v.version), v.run_id or "", int(v.creation_timestamp or 0), dict(v.tags or {}))
+            for v in page
+        ]
+        token = page.token
+        if not token:
+            return found
+
+
+def _runs_by_id(client: MlflowClient, run_ids: list[str]) -> dict[str, RunFacts]:
+    from mlflow.entities import ViewType
+
+    if not run_ids:
+        return {}
+    experiments, token = [], None
+    while True:
+        page = client.search_experiments(view_type=ViewType.ALL, page_token=token)
+        experiments += [e.experiment_id for e in page]
+        token = page.token
+        if not token:
+            break
+    runs = {}
+    for start in range(0, len(run_ids), RUN_IDS_PER_SEARCH):
+        batch = run_ids[start : start + RUN_IDS_PER_SEARCH]
+        ids = ", ".join(f"'{run_id}'" for run_id in batch)
+        token = None
+        while True:
+            page = client.search_runs(
+                experiments, f"attributes.run_id IN ({ids})", ViewType.ALL, RUN_IDS_PER_SEARCH, page_token=token
+            )
+            for run in page:
+                runs[run.info.run_id] = RunFacts(
+                    run.info.run_id, run.info.status, dict(run.data.metrics), dict(run.data.tags)
+                )
+            token = page.token
+            if not token:
+                break
+    return runs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from model import tracking
-from model.evaluation import compare_with_champion
+from model.evaluation import compare_with_champion, compute_metrics
 
 pytestmark = pytest.mark.model_gate
 
@@ -24,6 +24,7 @@ def test_candidate_not_worse_than_champion(trained_model, champion, split, setti
             "under its own name: --model-name NAME",
             pytrace=False,
         )
+    findings.scores["champion"] = compute_metrics(champion.model, split.holdout).scalars()
     findings.comparison = {
         "champion_version": champion.version,
         "candidate_accuracy": result.candidate_accuracy,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from gates.perf.measure import Pairs, measure_pairs, rounds_for
+from gates.perf.measure import Pairs, measure_pairs, rounds_for, timings
 from model.serving.latency import percentile
 
 pytestmark = pytest.mark.perf_gate
@@ -21,16 +21,21 @@ pytestmark = pytest.mark.perf_gate
 REGRESSION_SECONDS, REGRESSION_PAIRS = 3.0, 2000
 
 
-def _gate_ratio(q: int, benchmark, serving_client, champion_client, champion, settings, record_perf, record_gate) -> None:
+def _gate_ratio(
+    q: int, benchmark, serving_client, champion_client, champion, settings, findings, record_perf, record_gate
+) -> None:
     name = f"serving_p{q}_ratio_vs_champion"
     if champion_client is None:  # the candidate's own timings still go to benchmark.json
         benchmark.group = "latency vs champion"
         benchmark.pedantic(serving_client.predict, rounds=rounds_for(serving_client.predict))
+        findings.latency_seconds = {"candidate": timings(benchmark)}
         benchmark.extra_info["champion_version"] = "none to compare with"
         record_gate("no champion to compare with (first champion, or one trained on other columns)")
         return
     pairs = Pairs(champion_client.predict, serving_client.predict)
     rounds = measure_pairs(benchmark, "latency vs champion", pairs, REGRESSION_SECONDS, REGRESSION_PAIRS)
+    # The report's latency plot: both models' raw timings, measured at the same moments.
+    findings.latency_seconds = {"candidate": list(pairs.other_seconds), "champion": list(pairs.base_seconds)}
     ratio = pairs.ratio_in_both_halves(q)  # a burst of load in one half of the run is not a regression
     budget = settings.latency_regression_ratio_budget
     candidate_seconds = percentile(pairs.other_seconds, q)
@@ -57,12 +62,12 @@ def _gate_ratio(q: int, benchmark, serving_client, champion_client, champion, se
 
 
 def test_serving_p50_not_slower_than_champion(
-    benchmark, serving_client, champion_client, champion, settings, record_perf, record_gate
+    benchmark, serving_client, champion_client, champion, settings, findings, record_perf, record_gate
 ):
-    _gate_ratio(50, benchmark, serving_client, champion_client, champion, settings, record_perf, record_gate)
+    _gate_ratio(50, benchmark, serving_client, champion_client, champion, settings, findings, record_perf, record_gate)
 
 
 def test_serving_p99_not_slower_than_champion(
-    benchmark, serving_client, champion_client, champion, settings, record_perf, record_gate
+    benchmark, serving_client, champion_client, champion, settings, findings, record_perf, record_gate
 ):
-    _gate_ratio(99, benchmark, serving_client, champion_client, champion, settings, record_perf, record_gate)
+    _gate_ratio(99, benchmark, serving_client, champion_client, champion, settings, findings, record_perf, record_gate)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,10 @@ class SessionOutputs:
     validation_json: Path | None  # the data gate's result
     trusted_types: list[str] | None = None  # skops types, if already computed and checked
     compiled: Any = None  # the CompiledModel that passed the parity gate; saved with the model
+    # Redraws the holdout plots into a folder, titled with the registered version.
+    draw_plots: Callable[[Path, str], Any] | None = None
+    # The perf gates' raw one-request timings by model ("candidate", "champion"): the latency plot.
+    latency_seconds: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,17 @@ def _moved_message(expected: str | None, now: str | None, how: str = "") -> str:
     return (
         f"@champion moved from version {expected or 'none'} to {now}{how} while this session ran; "
         "rerun the gates to compare with the new champion."
+    )
+
+
+def _draw_plots(settings: Settings, outputs: SessionOutputs, folder: Path, version: str) -> None:
+    """The bundle's plots, each titled with the model name, its registered version and the dataset."""
+    from model.session.plots import LATENCY_PLOT, latency_distribution, plot_title
+
+    if outputs.draw_plots is not None:
+        outputs.draw_plots(folder, version)
+    latency_distribution(
+        outputs.latency_seconds, folder / LATENCY_PLOT, plot_title(settings.model_name, version, settings.dataset_shown)
     )
 
 
@@ -160,6 +176,7 @@ def promote(
             shutil.copy2(item, staged / item.name)
         if outputs.validation_json is not None:
             shutil.copy2(outputs.validation_json, staged / "data_validation.json")
+        _draw_plots(settings, outputs, staged, f"version {version}")
         promoted = dataclasses.replace(report, promoted=True, champion_version=version)
         promoted.write(staged)
         # The bundle swap can fail (the disk, a stale artifacts.old): before the alias, not after it.

@@ -32,8 +32,10 @@ BUNDLE = REPORT_ONLY | {
     "confusion_matrix.png",
     "roc_curve.png",
     "pr_curve.png",
+    "latency_distribution.png",
     "data_validation.json",
 }
+FIRST_SCREEN_LINES = 25  # what a job summary shows before the reader scrolls
 CHAMPION_GATE = "test_candidate_not_worse_than_champion"
 
 
@@ -48,6 +50,17 @@ def run_pytest(project: Project, *args: str) -> subprocess.CompletedProcess:
 
 def gate_report(folder: Path) -> dict:
     return json.loads((folder / "gate_report.json").read_text(encoding="utf-8"))
+
+
+def first_screen(folder: Path) -> str:
+    return "\n".join((folder / "gate_report.md").read_text(encoding="utf-8").splitlines()[:FIRST_SCREEN_LINES])
+
+
+def folded_gates(folder: Path) -> list[str]:
+    """The gate names of the report's folded table, in order."""
+    markdown = (folder / "gate_report.md").read_text(encoding="utf-8")
+    folded = markdown.split("<details>", 1)[1]
+    return [line.split("`")[1] for line in folded.splitlines() if line.startswith("| `")]
 
 
 def names_in(folder: Path) -> set[str]:
@@ -112,12 +125,39 @@ def test_green_session_writes_the_full_bundle(green):
     assert report["promoted"] is True and report["champion_version"] == "1" and report["reasons"] == []
     assert report["gates"] and all(g["status"] == "passed" for g in report["gates"])
     assert {g["family"] for g in report["gates"]} >= {"data", "model"}
-    markdown = (green.bundle / "gate_report.md").read_text(encoding="utf-8")
-    gate_rows = [line for line in markdown.splitlines() if line.startswith("| ") and "` |" in line]
-    assert [row.split("`")[1] for row in gate_rows] == [g["name"] for g in report["gates"]]
+    assert folded_gates(green.bundle) == [g["name"] for g in report["gates"]]
+    assert "✅ **Promoted** `mlgate-classifier` version 1 to `@champion`" in first_screen(green.bundle)
     assert json.loads((green.bundle / "data_validation.json").read_text())["success"] is True
     metrics = json.loads((green.bundle / "metrics.json").read_text())
     assert metrics["accuracy"] >= 0.9 and metrics["labels"] == [0, 1]
+
+
+def test_a_first_champions_report_shows_the_candidates_own_values(green):
+    report = gate_report(green.bundle)
+    rows = {row["metric"]: row for row in report["summary"]["champion_comparison"]["rows"]}
+    assert rows["accuracy"]["candidate"] == pytest.approx(report["scores"]["candidate"]["accuracy"])
+    assert rows["accuracy"]["candidate"] >= 0.9 and rows["accuracy"]["champion"] is None
+    assert {"macro_f1", "roc_auc", "recall malignant (0)", "recall benign (1)", "serving p99 (ms)"} <= set(rows)
+    assert f"| accuracy | {rows['accuracy']['candidate']:.4g} | — | — |" in first_screen(green.bundle)
+
+
+def test_the_bundles_plots_name_the_version_and_the_latency_plot_is_there(green):
+    metrics = json.loads((green.bundle / "metrics.json").read_text())
+    assert metrics["class_names"] == {"0": "malignant", "1": "benign"}
+    assert (green.bundle / "latency_distribution.png").stat().st_size > 10_000
+
+
+def test_history_of_a_real_session_shows_what_it_recorded(green, tmp_path):
+    """In process: the command's own wiring is tested in tests/integration/test_history_store.py."""
+    from model.session.history import write_history
+
+    write_history(green.project.tracking_uri, "mlgate-classifier", tmp_path)
+    report = (tmp_path / "history.md").read_text(encoding="utf-8")
+    (row,) = [line for line in report.splitlines() if line.startswith("| 1 |")]
+    cells = row.split(" | ")
+    assert cells[2] == "👑 champion" and "`sklearn:breast_cancer`" in row
+    assert all(cell != "—" for cell in cells[4:14]), row  # scores, recalls and latencies all recorded
+    assert row.count("`") >= 4  # the dataset and the data fingerprint at least
 
 
 def test_green_run_holds_params_metrics_plots_validation_and_one_tag_per_gate(green, green_store):
@@ -211,6 +251,13 @@ def test_corrupted_column_fails_data_gate_names_column_and_values(green, green_s
         "test_expectation_holds[column_values_to_not_be_null[mean radius]]",
         "test_expectation_holds[column_values_to_be_between[mean radius]]",
     }
+    # The job summary's first screen: the verdict and both failed gates with their reasons.
+    screen = first_screen(project.artifacts)
+    assert "❌ **Promoted nothing.** 2 gate(s) did not pass" in screen
+    for name in failed:
+        (row,) = [line for line in screen.splitlines() if f"`{name}`" in line]
+        assert "failed on column 'mean radius'" in row
+    assert len(folded_gates(project.artifacts)) == len(gate_report(project.artifacts)["gates"])
 
 
 # --- 4. a green but partial session promotes nothing, and says why ------------------------
@@ -290,6 +337,7 @@ def test_second_green_session_becomes_version_2_and_champion(green_store, second
     assert report["comparison"]["champion_version"] == "1"
     assert report["comparison"]["accuracy_delta"] == 0.0
     assert report["comparison"]["p_value"] == 1.0
+    assert report["scores"]["champion"]["accuracy"] == report["scores"]["candidate"]["accuracy"]
 
 
 def test_clearly_worse_model_is_stopped_by_the_champion_gate(green, green_store, second_green):

@@ -20,7 +20,6 @@ from sklearn.tree import DecisionTreeClassifier
 
 from model.data import DataError, Dataset, load_dataset, split_holdout
 from model.evaluation import compare_with_champion, compute_metrics
-from model.session.report import GateReport, GateResult
 from model.settings import Settings
 from model.training import as_model_input, feature_kinds, train_model
 
@@ -223,45 +222,3 @@ def test_mcnemar_p_value_is_1_when_models_never_disagree():
     holdout = comparison_holdout(candidate_wrong=0, champion_wrong=0)
     twin = echo_model("candidate_says", holdout.features)
     assert compare_with_champion(twin, twin, holdout).p_value == 1.0
-
-
-# --- gate report ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def gates() -> list[GateResult]:
-    """One gate of each outcome, as the ledger hands them to the report."""
-    return [
-        GateResult("data", "test_expectation_holds[column_values_to_not_be_null[size]]", "passed", 0),
-        GateResult("model", "test_holdout_accuracy_meets_minimum", "failed", 0.81, 0.9, "accuracy 0.81 is below 0.9"),
-        GateResult("model", "test_candidate_not_worse_than_champion", "not run"),
-    ]
-
-
-def test_gate_report_markdown_has_one_row_per_gate(gates):
-    report = GateReport("sklearn:breast_cancer", "m", "run1", gates, reasons=["1 gate(s) did not pass."])
-    markdown = report.to_markdown()
-    header = "| family | gate | value | threshold | verdict |"
-    rows = [line for line in markdown.split(header, 1)[1].splitlines()[2:] if line.startswith("| ")]
-    assert len(rows) == len(gates)
-    for gate, row in zip(gates, rows):
-        assert f"`{gate.name}`" in row and gate.status in row
-    assert "| model | `test_holdout_accuracy_meets_minimum` | 0.81 | 0.9 | ❌ failed |" in rows
-    assert "1/3 gates passed" in markdown
-    assert "**Promoted nothing.** 1 gate(s) did not pass." in markdown
-    assert "- `test_holdout_accuracy_meets_minimum`: accuracy 0.81 is below 0.9" in markdown
-
-
-def test_gate_report_json_has_one_entry_per_gate(gates):
-    report = GateReport("d", "m", "run1", gates, promoted=True, champion_version="3")
-    document = json.loads(report.to_json())
-    assert [g["name"] for g in document["gates"]] == [g.name for g in gates]
-    assert document["gates"][1] == {
-        "family": "model",
-        "name": "test_holdout_accuracy_meets_minimum",
-        "status": "failed",
-        "value": 0.81,
-        "threshold": 0.9,
-        "message": "accuracy 0.81 is below 0.9",
-    }
-    assert "**Promoted** `m` version 3 to `@champion`." in report.to_markdown()
