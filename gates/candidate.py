@@ -42,6 +42,8 @@ class Candidate:
     # The candidate compiled for serving (model.serving.compiled.Compilation): its
     # CompiledModel, or why there is none.
     compilation: Any = _filled_by("compilation")
+    # The reference profile of the training split as its JSON file (drift_profile.json), saved with the model.
+    drift_profile: Path = _filled_by("drift_profile")
     # The @champion version the gates compared with; None: there was none.
     champion_seen: str | None = _filled_by("champion")
 
@@ -68,3 +70,5 @@ class Findings:
     comparison: dict[str, Any] = field(default_factory=dict)  # the champion gate's numbers
     perf: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> value, budget, ...
     serving: dict[str, Any] = field(default_factory=dict)  # engine, precision, why not compiled
+    # The training-drift gate's table (monitoring.drift.drift_table) and against which champion.
+    drift: dict[str, Any] = field(default_factory=dict)

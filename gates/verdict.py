@@ -81,6 +81,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         comparison=findings.comparison,
         perf=findings.perf,
         serving=findings.serving,
+        drift=findings.drift,
     )
     artifacts = Path(settings.artifacts_dir)
     verdict: list[str] = []
@@ -108,8 +109,11 @@ def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifa
         return dataclasses.replace(report, reasons=[*report.reasons, reason]), []
 
     try:
-        (client, run_id, model, input_example, reports_dir, quality, champion_seen, compilation) = candidate.require(
-            "client", "run_id", "model", "input_example", "reports_dir", "quality", "champion_seen", "compilation"
+        (client, run_id, model, input_example, reports_dir, quality, champion_seen, compilation, profile) = (
+            candidate.require(
+                "client", "run_id", "model", "input_example", "reports_dir", "quality", "champion_seen", "compilation",
+                "drift_profile",
+            )
         )
     except MissingPiece as error:
         return refused(f"{error}.")
@@ -119,7 +123,7 @@ def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifa
         moved = f"cannot read the current champion: {error}."
     if moved:
         return refused(moved)
-    outputs = promotion.SessionOutputs(reports_dir, candidate.validation_json, trusted, compilation.compiled)
+    outputs = promotion.SessionOutputs(reports_dir, candidate.validation_json, trusted, compilation.compiled, profile)
     try:
         done = promotion.promote(
             settings, client, run_id, model, input_example, report, outputs, quality, champion_seen

@@ -40,6 +40,9 @@ class GateReport:
     perf: dict[str, Any] = field(default_factory=dict)
     # What serves the candidate: engine (onnxruntime or scikit-learn), precision, why not compiled.
     serving: dict[str, Any] = field(default_factory=dict)
+    # The training-drift gate: `champion_version` it compared with (None: no reference) and `features`,
+    # rows of {feature, psi, moved_bins} sorted by PSI (monitoring.drift.drift_table).
+    drift: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:
@@ -95,6 +98,24 @@ class GateReport:
             lines.append(
                 f"Served by **{engine}**" + (f" ({self.serving.get('precision')} precision)." if not why else f": {why}")
             )
+        if self.drift:
+            lines += ["", "## Training drift", ""]
+            version = self.drift.get("champion_version")
+            if version is None:
+                lines.append("No reference: there is no champion with a drift profile to compare with.")
+            else:
+                lines += [
+                    f"The candidate's training data against champion version {version}'s profile, largest PSI first "
+                    f"(gate: max_training_drift_psi {_fmt(self.drift.get('threshold'))}).",
+                    "",
+                    "| feature | PSI | bins that moved most (reference -> candidate) |",
+                    "| --- | --- | --- |",
+                ]
+                for row in self.drift.get("features", []):
+                    moved = "; ".join(
+                        f"{m['bin']} {m['expected']:.1%} -> {m['actual']:.1%}" for m in row["moved_bins"]
+                    )
+                    lines.append(f"| {row['feature']} | {_fmt(row['psi'])} | {moved} |")
         if self.perf:
             lines += ["", "## Performance", "", "| measure | value | budget | champion's value |", "| --- | --- | --- | --- |"]
             for name, row in self.perf.items():
