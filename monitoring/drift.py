@@ -233,7 +233,7 @@ class FeatureDrift:
     moved: tuple[MovedBin, ...]  # the bins with the largest PSI terms, largest first
 
     def describe(self) -> str:
-        bins = ", ".join(f"{m.bin} {m.expected:.1%} -> {m.actual:.1%}" for m in self.moved)
+        bins = ", ".join(f"{m.bin} {m.expected:.1%} -> {m.actual:.1%}" for m in self.moved) or "no bin moved"
         return f"'{self.feature}' PSI {self.psi:.3f} ({bins})"
 
 
@@ -242,7 +242,8 @@ def feature_drift(reference: FeatureProfile, values) -> FeatureDrift:
     actual = counts / counts.sum() if counts.sum() else counts
     terms = psi_terms(reference.shares, counts) if counts.sum() else np.full(len(reference.bins), math.nan)
     order = np.argsort(-np.nan_to_num(terms, nan=0.0), kind="stable")[:MOVED_BINS_SHOWN]
-    moved = tuple(MovedBin(reference.bins[i], reference.shares[i], float(actual[i])) for i in order)
+    # Only bins that moved: identical data names none.
+    moved = tuple(MovedBin(reference.bins[i], reference.shares[i], float(actual[i])) for i in order if terms[i] > 1e-12)
     return FeatureDrift(reference.name, float(terms.sum()), moved)
 
 

@@ -82,6 +82,14 @@ class DriftWindow:
         self.label_index = {label: self.offsets[-2] + k for k, label in enumerate(profile.labels)}
         self.label_other = int(self.offsets[-1] - 1)
         self.size = int(self.offsets[-1])
+        # Every feature's bins as one padded matrix, so a scrape computes all PSIs in one pass:
+        # padding reads a zero count against a zero share, a term of 0.
+        width = max((len(f.bins) for f in profile.features), default=1)
+        self.gather = np.full((len(profile.features), width), self.size)
+        self.expected = np.zeros((len(profile.features), width))
+        for i, f in enumerate(profile.features):
+            self.gather[i, : len(f.bins)] = np.arange(self.offsets[i], self.offsets[i + 1])
+            self.expected[i, : len(f.bins)] = f.shares
         self.path: Path | None = None
         if folder:
             self.path = Path(folder) / f"{FILE_PREFIX}{os.getpid()}.npy"
@@ -183,10 +191,10 @@ class DriftCollector(Collector):
             labels=["feature"],
         )
         offsets = window.offsets
-        for i, feature in enumerate(profile.features):
-            observed = counts[offsets[i] : offsets[i + 1]]
-            value = float(psi_terms(feature.shares, observed).sum()) if enough and observed.sum() > 0 else math.nan
-            psi.add_metric([feature.name], value)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a feature no request carried: 0/0, NaN
+            values = psi_terms(window.expected, np.append(counts, 0.0)[window.gather]).sum(axis=1)
+        for feature, value in zip(profile.features, values.tolist(), strict=True):
+            psi.add_metric([feature.name], value if enough else math.nan)
         shares = GaugeMetricFamily(
             "mlgate_prediction_share",
             f"Share of each predicted label in the drift window ({OTHER_LABEL}: a label the holdout never got); "

@@ -114,8 +114,9 @@ class GateReport:
                 for row in self.drift.get("features", []):
                     moved = "; ".join(
                         f"{m['bin']} {m['expected']:.1%} -> {m['actual']:.1%}" for m in row["moved_bins"]
-                    )
-                    lines.append(f"| {row['feature']} | {_fmt(row['psi'])} | {moved} |")
+                    ) or "none"
+                    cells = (row["feature"], _fmt(row["psi"]), moved)
+                    lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
         if self.perf:
             lines += ["", "## Performance", "", "| measure | value | budget | champion's value |", "| --- | --- | --- | --- |"]
             for name, row in self.perf.items():
