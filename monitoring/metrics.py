@@ -222,8 +222,6 @@ class ServingMetrics:
         values = labels.tolist() if hasattr(labels, "tolist") else list(labels)
         if not values:
             return
-        if self.drift is not None and columns is not None:
-            self.drift.fold(columns.arrays, columns.block, labels)
         try:
             tally = Tally(values)  # count first, stringify each distinct label once
         except TypeError:  # unhashable predictions (lists, dicts): count their text
@@ -231,6 +229,8 @@ class ServingMetrics:
         for label, count in tally.items():
             self._prediction_counter(str(label)).inc(count)
         self.payload_rows.observe(len(values))
+        if self.drift is not None and columns is not None:
+            self.drift.fold(columns.arrays, columns.block, values)
 
     def set_model(self, servable) -> None:
         """The served model's identity and the gate values recorded on its registered version."""

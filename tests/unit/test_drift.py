@@ -259,3 +259,28 @@ def test_serving_metrics_fold_rows_only_with_their_columns(profile, table):
     metrics.observe_predictions([0, 1])  # the sidecar's call: labels alone
     assert registry.get_sample_value("mlgate_drift_window_rows") == 20
     assert registry.get_sample_value("mlgate_predictions_total", {"label": "0"}) == 21
+
+
+def test_the_sidecar_window_defaults_are_the_servers_settings():
+    from model.settings import Settings
+    from monitoring import sidecar
+
+    assert sidecar.DEFAULT_DRIFT_HALF_LIFE_SECONDS == Settings().drift_window_half_life_seconds
+    assert sidecar.DEFAULT_DRIFT_MIN_WINDOW_ROWS == Settings().drift_min_window_rows
+
+
+def test_request_rows_are_read_from_every_mlflow_form_and_refused_when_unreadable(profile):
+    from monitoring.request_rows import request_columns
+
+    features = profile.features
+    split = b'{"dataframe_split": {"columns": ["x", "colour"], "data": [[1.5, "red"], ["oops", null]]}}'
+    columns = request_columns(split, "application/json", features, 2)
+    assert columns.arrays[0][0] == 1.5 and np.isnan(columns.arrays[0][1])  # text in a numeric feature: missing
+    assert np.isnan(columns.arrays[1]).all()  # `gappy` was not sent: missing
+    assert profile.feature("colour").bin_ids(columns.arrays[2]).tolist() == [0, 4]  # red, missing
+    records = b'{"dataframe_records": [{"x": 1.0}, {"x": 2.0}]}'
+    assert request_columns(records, "application/json", features, 2).arrays[0].tolist() == [1.0, 2.0]
+    assert request_columns(b'{"inputs": {"x": [3.0]}}', "application/json", features, 1).arrays[0].tolist() == [3.0]
+    assert request_columns(b"x,colour\n4.0,blue\n", "text/csv", features, 1).arrays[2].tolist() == ["blue"]
+    for body, rows in ((b"{not json", 1), (b"[1, 2]", 2), (records, 3), (b'{"instances": 5}', 1)):
+        assert request_columns(body, "application/json", features, rows) is None
