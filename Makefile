@@ -44,8 +44,12 @@ bench-false-alarms: install
 bench-gates: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/gate_session.py
 
+## Time drift tracking: folding a request's rows, and the /metrics render with and without the drift gauges
+bench-drift: install
+	$(BIN)/python benchmarks/drift.py
+
 ## Serve the current champion on 127.0.0.1:8080 with /metrics
 serve: install
 	$(BIN)/python -m model serve
 
-.PHONY: help install prometheus gates test bench-serving bench-false-alarms bench-gates serve
+.PHONY: help install prometheus gates test bench-serving bench-false-alarms bench-gates bench-drift serve

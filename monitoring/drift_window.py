@@ -67,6 +67,8 @@ class DriftWindow:
         served = [(i, f) for i, f in enumerate(profile.features) if f.name in positions]
         numeric = [(i, f) for i, f in served if f.numeric]
         self.numeric_columns = np.array([positions[f.name] for _, f in numeric], dtype=np.intp)
+        # An all-double model whose columns are all profiled, in order: the block is the matrix, no copy.
+        self.block_is_matrix = self.numeric_columns.tolist() == list(range(len(column_names)))
         width = max((len(f.edges) for _, f in numeric), default=0)
         # Edges padded with +inf: no value is above a padded edge, so it never moves a bin id.
         self.edges = np.full((len(numeric), max(width, 1)), np.inf)
@@ -111,10 +113,13 @@ class DriftWindow:
             exponent = 0.0
         ids = [self._label_ids(labels)]
         if len(self.numeric_columns):
-            matrix = block[:, self.numeric_columns] if block is not None else np.column_stack(
-                [np.asarray(arrays[c], dtype=np.float64) for c in self.numeric_columns])
+            if block is None:
+                matrix = np.column_stack([np.asarray(arrays[c], dtype=np.float64) for c in self.numeric_columns])
+            else:
+                matrix = block if self.block_is_matrix else block[:, self.numeric_columns]
             binned = (matrix[:, :, None] > self.edges).sum(axis=2) + self.numeric_offsets
-            ids.append(np.where(np.isnan(matrix), self.numeric_missing, binned).ravel())
+            missing = np.isnan(matrix)
+            ids.append((np.where(missing, self.numeric_missing, binned) if missing.any() else binned).ravel())
         for column, index, other, missing in self.categorical:
             ids.append(np.fromiter(
                 (missing if v is None or v != v else index.get(str(v), other) for v in arrays[column].tolist()),

@@ -185,6 +185,19 @@ def test_window_bins_exactly_as_the_profile_does(profile, table):
         assert counts[window.offsets[i] : window.offsets[i + 1]].tolist() == expected.tolist(), feature.name
 
 
+def test_window_bins_an_all_double_block_as_the_profile_does(table):
+    numeric = table[["gappy", "x"]]
+    profile = build_profile(numeric, np.zeros(10, dtype=int))
+    for names in (["gappy", "x"], ["x", "gappy", "unprofiled"]):  # the block as is, and columns picked from it
+        window = DriftWindow(profile, names, 600, 1, clock=Clock())
+        block = np.column_stack([numeric[n] if n in numeric else np.zeros(len(numeric)) for n in names])
+        window.fold(tuple(block.T), block, np.zeros(len(numeric), dtype=int))
+        counts = window.decayed()[1:]
+        for i, feature in enumerate(profile.features):
+            expected = np.bincount(feature.bin_ids(numeric[feature.name].to_numpy()), minlength=len(feature.bins))
+            assert counts[window.offsets[i] : window.offsets[i + 1]].tolist() == expected.tolist(), (names, feature.name)
+
+
 def test_window_gauges_are_nan_until_the_minimum_then_psi_of_the_window(profile, table):
     registry, clock = CollectorRegistry(), Clock()
     window = DriftWindow(profile, list(table.columns), 600, 1000, clock=clock)
