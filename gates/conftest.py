@@ -196,6 +196,8 @@ def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings
 
     Registered with the model and bundled, so a server watches drift against
     the data its model learned from; the next session's drift gate reads it.
+    The perf gates serve the candidate with it (drift tracking on, as in
+    production), which is what makes every whole session build it.
     """
     from model import tracking
     from monitoring.drift import PROFILE_FILE, build_profile

@@ -24,8 +24,7 @@ def _metric_name(feature: str) -> str:
     return "drift.psi." + re.sub(r"[^\w\-./ ]", "_", feature)
 
 
-def test_training_drift_within_budget(split, champion, drift_profile, settings, findings, candidate, gate_run,
-                                      record_gate):
+def test_training_drift_within_budget(split, champion, settings, findings, candidate, gate_run, record_gate):
     from model import tracking
     from monitoring.drift import drift_table, training_drift
 
