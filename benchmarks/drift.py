@@ -25,10 +25,10 @@ from sklearn.datasets import load_breast_cancer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.serving.latency import percentile  # noqa: E402
-from monitoring.drift import build_profile  # noqa: E402
-from monitoring.drift_window import DriftWindow  # noqa: E402
-from monitoring.metrics import ServingMetrics  # noqa: E402
+from model.serving.latency import percentile
+from monitoring.drift import build_profile
+from monitoring.drift_window import DriftWindow
+from monitoring.metrics import ServingMetrics
 
 
 def timed(action, rounds: int) -> list[float]:
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nfold (per request)         p50 us   p99 us   p50 per row us")
     for rows in (1, 16, 256):
         part, labels = block[:rows], np.zeros(rows, dtype=np.int64)
-        samples = timed(lambda: window.fold((), part, labels), args.rounds)
+        samples = timed(lambda part=part, labels=labels: window.fold((), part, labels), args.rounds)
         p50 = statistics.median(samples)
         print(f"  {rows:>4} row(s)             {p50 * 1e6:7.1f}  {percentile(samples, 99) * 1e6:7.1f}  "
               f"{p50 / rows * 1e6:8.2f}")

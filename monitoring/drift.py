@@ -23,6 +23,7 @@ instead of infinity. 0.1 is conventionally "a small shift", 0.25 "significant".
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -72,7 +73,7 @@ class FeatureProfile:
         index = {category: i for i, category in enumerate(self.categories)}
         other, missing = len(self.categories), len(self.categories) + 1
         return np.fromiter(
-            (missing if _is_missing(v) else index.get(str(v), other) for v in values),
+            (missing if is_missing(v) else index.get(str(v), other) for v in values),
             dtype=np.int64,
             count=len(values),
         )
@@ -82,7 +83,8 @@ def _textual(values) -> bool:
     return getattr(values, "dtype", None) is not None and values.dtype.kind in "OUS"
 
 
-def _is_missing(value) -> bool:
+def is_missing(value) -> bool:
+    """None, NaN, pandas' NA or NaT: a value for the `missing` bin."""
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT
 
 
@@ -169,7 +171,7 @@ def _shares(ids: np.ndarray, size: int) -> tuple[float, ...]:
 
 def _numeric_labels(edges: Sequence[float]) -> tuple[str, ...]:
     bounds = ["-inf", *(f"{e:.6g}" for e in edges), "inf"]
-    return (*(f"({lo}, {hi}{')' if hi == 'inf' else ']'}" for lo, hi in zip(bounds, bounds[1:])), MISSING)
+    return (*(f"({lo}, {hi}{')' if hi == 'inf' else ']'}" for lo, hi in itertools.pairwise(bounds)), MISSING)
 
 
 def profile_feature(name: str, column: pd.Series, bins: int = DEFAULT_BINS,

@@ -41,7 +41,7 @@ import numpy as np
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from monitoring.drift import Profile, psi_terms
+from monitoring.drift import Profile, is_missing, psi_terms
 
 FILE_PREFIX = "drift_"
 # Two header cells: t0 (the time weights are relative to) and the decayed row count.
@@ -122,7 +122,7 @@ class DriftWindow:
             ids.append((np.where(missing, self.numeric_missing, binned) if missing.any() else binned).ravel())
         for column, index, other, missing in self.categorical:
             ids.append(np.fromiter(
-                (missing if v is None or v != v else index.get(str(v), other) for v in arrays[column].tolist()),
+                (missing if is_missing(v) else index.get(str(v), other) for v in arrays[column].tolist()),
                 dtype=np.int64, count=len(arrays[column]),
             ))
         weight = 2.0 ** exponent

@@ -145,12 +145,15 @@ def test_sidecar_with_a_profile_exports_the_drift_of_what_it_proxied(upstream, t
     assert share == pytest.approx(float((fresh["mean radius"] > 15).mean()), abs=0.01)
 
 
-def test_a_profile_the_sidecar_cannot_read_is_one_usage_error(tmp_path):
-    broken = tmp_path / "drift_profile.json"
-    broken.write_text("{", encoding="utf-8")
-    for path in (broken, tmp_path / "missing.json"):
-        with pytest.raises(SystemExit):
-            build_parser().parse_args(["--upstream", "http://127.0.0.1:5001", "--profile", str(path)])
+@pytest.mark.parametrize("name, says", [("drift_profile.json", "is not an mlgate drift profile"), ("missing.json", "cannot read")])
+def test_a_profile_the_sidecar_cannot_read_is_one_usage_error(tmp_path, capsys, name, says):
+    (tmp_path / "drift_profile.json").write_text("{", encoding="utf-8")
+    path = tmp_path / name
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["--upstream", "http://127.0.0.1:5001", "--profile", str(path)])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --profile: " in error and str(path) in error and says in error and "Traceback" not in error
 
 
 def test_sidecar_passes_upstream_errors_through_and_counts_them_by_outcome(upstream, sidecar):
