@@ -73,8 +73,12 @@ history: install
 bench-history: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/history.py --server
 
+## Time drift tracking: folding a request's rows, and the /metrics render with and without the drift gauges
+bench-drift: install
+	$(BIN)/python benchmarks/drift.py
+
 ## Serve the current champion on 127.0.0.1:8080 with /metrics
 serve: install
 	$(BIN)/python -m model serve
 
-.PHONY: help install prometheus postgresql team-server team-server-stop gates test bench-serving bench-false-alarms bench-gates bench-concurrent serve
+.PHONY: help install prometheus postgresql team-server team-server-stop gates test history bench-serving bench-false-alarms bench-gates bench-concurrent bench-history bench-drift serve

@@ -44,6 +44,8 @@ class Candidate:
     # The candidate compiled for serving (model.serving.compiled.Compilation): its
     # CompiledModel, or why there is none.
     compilation: Any = _filled_by("compilation")
+    # The reference profile of the training split as its JSON file (drift_profile.json), saved with the model.
+    drift_profile: Path = _filled_by("drift_profile")
     # The @champion version the gates compared with; None: there was none.
     champion_seen: str | None = _filled_by("champion")
 
@@ -77,3 +79,5 @@ class Findings:
     class_names: dict[str, str] = field(default_factory=dict)  # label -> name, where the data names them
     # Raw one-request timings in seconds by model ("candidate", "champion"): the latency plot.
     latency_seconds: dict[str, list[float]] = field(default_factory=dict)
+    # The training-drift gate's table (monitoring.drift.drift_table) and against which champion.
+    drift: dict[str, Any] = field(default_factory=dict)

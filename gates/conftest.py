@@ -231,6 +231,29 @@ def holdout_metrics(
 
 
 @pytest.fixture(scope="session")
+def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings, gate_run: str, candidate: Candidate,
+                  tmp_path_factory):
+    """The candidate's reference profile: training bins and shares, holdout predicted-label shares.
+
+    Registered with the model and bundled, so a server watches drift against
+    the data its model learned from; the next session's drift gate reads it.
+    The perf gates serve the candidate with it (drift tracking on, as in
+    production), which is what makes every whole session build it.
+    """
+    from model import tracking
+    from monitoring.drift import PROFILE_FILE, build_profile
+
+    profile = build_profile(
+        as_model_input(split.train.features), trained_model.predict(holdout_frame), bins=settings.drift_profile_bins
+    )
+    path = tmp_path_factory.mktemp("profile") / PROFILE_FILE
+    path.write_text(profile.to_json(), encoding="utf-8")
+    tracking.log_files(candidate.client, gate_run, path, "drift")
+    candidate.drift_profile = path
+    return profile
+
+
+@pytest.fixture(scope="session")
 def champion(settings: Settings, gate_run: str, candidate: Candidate):
     """The registry's current `@champion`, or None before the first promotion."""
     from model import tracking

@@ -91,6 +91,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         abandoned=findings.abandoned,
         scores=findings.scores,
         class_names=findings.class_names,
+        drift=findings.drift,
     )
     artifacts = Path(settings.artifacts_dir)
     verdict: list[str] = []
@@ -121,8 +122,11 @@ def _promote(
         return dataclasses.replace(report, reasons=[*report.reasons, reason]), []
 
     try:
-        (client, run_id, model, input_example, reports_dir, quality, champion_seen, compilation) = candidate.require(
-            "client", "run_id", "model", "input_example", "reports_dir", "quality", "champion_seen", "compilation"
+        (client, run_id, model, input_example, reports_dir, quality, champion_seen, compilation, profile) = (
+            candidate.require(
+                "client", "run_id", "model", "input_example", "reports_dir", "quality", "champion_seen", "compilation",
+                "drift_profile",
+            )
         )
     except MissingPiece as error:
         return refused(f"{error}.")
@@ -139,6 +143,7 @@ def _promote(
         compilation.compiled,
         draw_plots=candidate.draw_plots if candidate.has("draw_plots") else None,
         latency_seconds=findings.latency_seconds,
+        drift_profile=profile,
     )
     try:
         done = promotion.promote(

@@ -109,6 +109,20 @@ class Settings:
     # Alert when the error ratio of /invocations is above this (a fraction).
     max_error_ratio: float = 0.01
 
+    # --- drift (PSI: 0.1 is conventionally a small shift, 0.25 a significant one) ---
+    # Data gate: largest PSI of any feature of the candidate's training data against the champion's profile.
+    max_training_drift_psi: float = 0.25
+    # Alert MlgateFeatureDrift: a feature's PSI in the serving window above this for 15 minutes.
+    max_serving_drift_psi: float = 0.25
+    # Alert MlgatePredictionShift: a predicted label's share in the window this far from its holdout share.
+    max_prediction_share_shift: float = 0.2
+    # Quantile bins per numeric feature in the profile (plus open outer ends and a missing bin).
+    drift_profile_bins: int = 10
+    # The serving window: a row scored this long ago weighs half as much as one scored now.
+    drift_window_half_life_seconds: float = 600.0
+    # Below this many (decayed) rows in the window, PSI and shares read NaN: a tiny window is noise.
+    drift_min_window_rows: int = 200
+
     # --- derived, never read from TOML ---
     # From MLFLOW_TRACKING_URI, else the SQLite file in the working folder.
     tracking_uri: str = ""
@@ -152,6 +166,7 @@ _FRACTIONS = {
     "champion_significance_level",
     "max_error_ratio",
     "compiled_parity_atol",
+    "max_prediction_share_shift",
 }
 _PATHS = {"dataset", "expectations_dir", "artifacts_dir"}
 _TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}

@@ -98,6 +98,7 @@ class Champion:
     run_id: str
     tags: dict[str, str]
     compiled: Any = None  # its CompiledModel, when it was registered with one
+    drift_profile: Any = None  # its monitoring.drift.Profile; None: registered before profiles existed
 
     @property
     def imported_from(self) -> str:
@@ -122,6 +123,16 @@ def load_compiled(model_dir: Path):
     if not (model_dir / COMPILED_FOLDER / MODEL_FILE).is_file():
         return None
     return CompiledModel.load(model_dir / COMPILED_FOLDER)
+
+
+def load_drift_profile(model_dir: Path):
+    """The drift Profile saved with a logged model (an extra file beside the compiled form), or None."""
+    from monitoring.drift import PROFILE_FILE, Profile
+
+    path = model_dir / COMPILED_FOLDER / PROFILE_FILE
+    if not path.is_file():
+        return None
+    return Profile.from_json(path.read_text(encoding="utf-8"), where=str(path))
 
 
 def quiet_progress_bars() -> None:
@@ -496,8 +507,10 @@ def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
         model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder), settings.tracking_uri)
         model = load_skops_model(model_dir)
         compiled = load_compiled(model_dir)
+        profile = load_drift_profile(model_dir)
     return Champion(
-        model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags), compiled=compiled
+        model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags), compiled=compiled,
+        drift_profile=profile,
     )
 
 
@@ -568,6 +581,8 @@ class ServableModel:
     gate_scores: dict[str, float] = field(default_factory=lambda: gate_scores({}))
     # The CompiledModel the server predicts with; None: it predicts with scikit-learn.
     compiled: Any = None
+    # The monitoring.drift.Profile the server's drift gauges compare with; None: no drift gauges.
+    drift_profile: Any = None
 
 
 def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
@@ -597,7 +612,8 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
             document = yaml.safe_load((local / "MLmodel").read_text())
             model = load_skops_model(local)
             compiled = load_compiled(local)
-    except (MlflowException, OSError, KeyError) as error:
+            profile = load_drift_profile(local)
+    except (MlflowException, OSError, KeyError, ValueError) as error:
         message = getattr(error, "message", None) or str(error)
         raise TrackingError(
             f"cannot load model {model_uri} from {tracking_uri}: {message}; check --model-uri "
@@ -618,6 +634,7 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
         tags=tags,
         gate_scores=gate_scores(tags),
         compiled=compiled,
+        drift_profile=profile,
     )
 
 

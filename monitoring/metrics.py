@@ -33,6 +33,9 @@ Decisions the alert rules, the dashboard and the tests rely on:
 - Model info and quality gauges use multiprocess mode `livemostrecent`: every
   worker serves the same model, so one series per label set (no `pid` label)
   is the truthful answer, and the latest write wins if the model is set again.
+- Drift gauges (`track_drift`) are not prometheus_client metrics but a
+  collector computing PSI when scraped, over every worker's decayed window:
+  see `monitoring.drift_window`.
 """
 
 from __future__ import annotations
@@ -163,6 +166,8 @@ class ServingMetrics:
             gauge.set(math.nan)
             self.gate_gauges[score] = gauge
         self._model_identity: tuple[str, str, str, str] | None = None
+        self.drift = None  # a monitoring.drift_window.DriftWindow, once track_drift is called
+        self._registry = registry
         # Label children cached by value: `.labels()` takes a lock and builds
         # tuples, which the per-request path should not pay for.
         self._durations: dict[str, Any] = {}
@@ -201,8 +206,19 @@ class ServingMetrics:
         self._request_counter(endpoint, outcome).inc()
         self._duration_histogram(endpoint).observe(duration_seconds)
 
-    def observe_predictions(self, labels) -> None:
-        """The predicted labels of one /invocations request: one count per row, by label."""
+    def track_drift(self, window) -> None:
+        """Fold scored rows into `window` (a DriftWindow) and export its drift gauges on this registry."""
+        from monitoring.drift_window import DriftCollector
+
+        self.drift = window
+        self._registry.register(DriftCollector(window))
+
+    def observe_predictions(self, labels, columns=None) -> None:
+        """The predicted labels of one /invocations request: one count per row, by label.
+
+        `columns` (the request's parsed rows: `arrays` in the model's column order
+        and their float `block`, or None) are folded into the drift window, if any.
+        """
         values = labels.tolist() if hasattr(labels, "tolist") else list(labels)
         if not values:
             return
@@ -213,6 +229,8 @@ class ServingMetrics:
         for label, count in tally.items():
             self._prediction_counter(str(label)).inc(count)
         self.payload_rows.observe(len(values))
+        if self.drift is not None and columns is not None:
+            self.drift.fold(columns.arrays, columns.block, values)
 
     def set_model(self, servable) -> None:
         """The served model's identity and the gate values recorded on its registered version."""

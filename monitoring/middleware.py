@@ -82,7 +82,7 @@ def instrument(app, metrics: ServingMetrics, registry: CollectorRegistry):
         kind = scope["type"]
         if kind != "http":
             if kind == "lifespan" and metrics.multiprocess:
-                await app(scope, receive, _forgetting_on_shutdown(send))
+                await app(scope, receive, _forgetting_on_shutdown(send, metrics))
             else:
                 await app(scope, receive, send)
             return
@@ -120,8 +120,8 @@ def instrument(app, metrics: ServingMetrics, registry: CollectorRegistry):
     return instrumented
 
 
-def _forgetting_on_shutdown(send):
-    """Wrap a lifespan `send`: on clean shutdown, drop this worker's live gauges.
+def _forgetting_on_shutdown(send, metrics: ServingMetrics):
+    """Wrap a lifespan `send`: on clean shutdown, drop this worker's live gauges and drift window.
 
     uvicorn has no hook like gunicorn's `child_exit`, so each worker removes
     its own `live*` gauge files as it stops; otherwise a stopped worker's
@@ -131,6 +131,8 @@ def _forgetting_on_shutdown(send):
     async def forwarding(message) -> None:
         if message["type"] == "lifespan.shutdown.complete":
             mark_process_dead(os.getpid())
+            if metrics.drift is not None:
+                metrics.drift.forget()
         await send(message)
 
     return forwarding

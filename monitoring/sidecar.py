@@ -11,6 +11,10 @@ upstream's `{"predictions": [...]}`. An upstream that refuses or drops the
 connection is a 502, one that does not answer within --timeout-seconds a 504;
 both are JSON `{"error_code", "message"}`, counted as upstream_error, and the
 next request tries the upstream again.
+
+With `--profile drift_profile.json` (from the bundle of the served model) the
+sidecar also folds each answered request's rows into a drift window and
+exports the same drift gauges as the scoring server (monitoring/drift_window.py).
 """
 
 from __future__ import annotations
@@ -28,9 +32,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from monitoring.arguments import port_number, positive_seconds
+from monitoring.arguments import port_number, positive_int, positive_seconds
+from monitoring.drift import Profile, ProfileError
+from monitoring.drift_window import DriftWindow
 from monitoring.metrics import ServingMetrics
 from monitoring.middleware import instrument, mark_upstream_error
+from monitoring.request_rows import request_columns
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9108
@@ -40,6 +47,10 @@ FORWARDED_GETS = ("/ping", "/health", "/version")
 # sidecar retires an idle connection before the upstream closes it, instead
 # of racing the close with a new request and answering a spurious 502.
 KEEPALIVE_EXPIRY_SECONDS = 2.0
+# The scoring server's defaults (drift_window_half_life_seconds, drift_min_window_rows in
+# model/settings.py); tests/unit/test_drift.py holds the two equal.
+DEFAULT_DRIFT_HALF_LIFE_SECONDS = 600.0
+DEFAULT_DRIFT_MIN_WINDOW_ROWS = 200
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,9 @@ class SidecarConfig:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    profile: Profile | None = None
+    drift_half_life_seconds: float = DEFAULT_DRIFT_HALF_LIFE_SECONDS
+    drift_min_window_rows: int = DEFAULT_DRIFT_MIN_WINDOW_ROWS
 
 
 def parse_upstream(text: str) -> httpx.URL:
@@ -88,12 +102,16 @@ def create_sidecar_app(
     upstream: httpx.URL | str,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     registry=None,
+    drift: DriftWindow | None = None,
 ):
-    """The instrumented proxy app; metrics go on `registry` (default: a fresh one)."""
+    """The instrumented proxy app; metrics go on `registry` (default: a fresh one), drift into `drift`."""
     upstream = parse_upstream(str(upstream))
     # One process: a plain registry, never the multiprocess one a server uses.
     registry = CollectorRegistry() if registry is None else registry
     metrics = ServingMetrics(registry)
+    if drift is not None:
+        metrics.track_drift(drift)
+    features = drift.profile.features if drift is not None else ()
     shown = str(upstream).rstrip("/")
     pool: dict[str, httpx.AsyncClient] = {}
 
@@ -133,7 +151,8 @@ def create_sidecar_app(
         if path == "/invocations" and answer.is_success:
             labels = predicted_labels(answer)
             if labels:
-                metrics.observe_predictions(labels)
+                columns = request_columns(body, headers.get("content-type"), features, len(labels)) if features else None
+                metrics.observe_predictions(labels, columns)
         passed = {"content-type": answer.headers["content-type"]} if "content-type" in answer.headers else None
         return Response(answer.content, status_code=answer.status_code, headers=passed)
 
@@ -167,13 +186,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout-seconds", type=positive_seconds, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
         help=f"answer 504 when the upstream takes longer (default {DEFAULT_TIMEOUT_SECONDS:g})",
     )
+    parser.add_argument(
+        "--profile", type=_profile_argument, metavar="PATH",
+        help="the served model's drift_profile.json (in its bundle): export drift gauges against it",
+    )
+    parser.add_argument(
+        "--drift-half-life-seconds", type=positive_seconds, default=DEFAULT_DRIFT_HALF_LIFE_SECONDS,
+        metavar="SECONDS", help=f"a row this old weighs half in the drift window (default {DEFAULT_DRIFT_HALF_LIFE_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--drift-min-window-rows", type=positive_int, default=DEFAULT_DRIFT_MIN_WINDOW_ROWS, metavar="ROWS",
+        help=f"drift gauges read NaN below this many rows (default {DEFAULT_DRIFT_MIN_WINDOW_ROWS})",
+    )
     return parser
+
+
+def _profile_argument(text: str) -> Profile:
+    try:
+        with open(text, encoding="utf-8") as file:
+            return Profile.from_json(file.read(), where=text)
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot read {text}: {error.strerror or error}") from None
+    except ProfileError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def serve(config: SidecarConfig) -> None:
     import uvicorn
 
-    app = create_sidecar_app(config.upstream, config.timeout_seconds)
+    drift = None
+    if config.profile is not None:
+        names = [f.name for f in config.profile.features]
+        drift = DriftWindow(config.profile, names, config.drift_half_life_seconds, config.drift_min_window_rows)
+    app = create_sidecar_app(config.upstream, config.timeout_seconds, drift=drift)
     # No access log: a line per proxied request would cost more than the proxying.
     uvicorn.run(app, host=config.host, port=config.port, access_log=False, lifespan="on")
 
@@ -188,5 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             "PROMETHEUS_MULTIPROC_DIR is set; the sidecar is a single process and would mix its "
             "counts into that folder's server. Unset it for the sidecar"
         )
-    serve(SidecarConfig(args.upstream, args.host, args.port, args.timeout_seconds))
+    serve(SidecarConfig(
+        args.upstream, args.host, args.port, args.timeout_seconds,
+        args.profile, args.drift_half_life_seconds, args.drift_min_window_rows,
+    ))
     return 0

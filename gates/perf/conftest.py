@@ -55,11 +55,14 @@ def record_perf(record_gate, findings, candidate, gate_run):
 
 
 @pytest.fixture(scope="session")
-def candidate_servable(trained_model, candidate, compilation):
-    """The candidate as it would be registered: its signature, compiled when it compiled."""
+def candidate_servable(trained_model, candidate, compilation, drift_profile):
+    """The candidate as it would be registered: its signature, compiled when it compiled, its drift profile."""
+    import dataclasses
+
     from model import tracking
 
-    return tracking.servable_from_model(trained_model, candidate.input_example, compiled=compilation.compiled)
+    servable = tracking.servable_from_model(trained_model, candidate.input_example, compiled=compilation.compiled)
+    return dataclasses.replace(servable, drift_profile=drift_profile)
 
 
 @pytest.fixture(scope="session")
@@ -135,23 +138,30 @@ def serving_url(candidate_servable, settings):
 
 @pytest.fixture(scope="session")
 def instrumented_url(candidate_servable, settings, one_row_payloads):
-    """The candidate behind the exporter's middleware, on a registry of its own, metrics populated."""
+    """The candidate behind the exporter's middleware, on a registry of its own, metrics populated.
+
+    Drift tracking is on, as `python -m model serve` runs it: every request is
+    folded into the window, and /metrics computes every feature's PSI.
+    """
     from prometheus_client import CollectorRegistry
 
     from model.serving.app import create_app
+    from model.serving.runner import track_drift
     from monitoring.metrics import ServingMetrics
     from monitoring.middleware import instrument
 
     registry = CollectorRegistry()
     metrics = ServingMetrics(registry)
     metrics.set_model(candidate_servable)
+    track_drift(metrics, candidate_servable, settings)
     app = instrument(
         create_app(candidate_servable, settings, on_predictions=metrics.observe_predictions), metrics, registry
     )
     with running(app) as url:
-        # Every series /metrics will render: successes, a client error, an unknown path.
+        # Every series /metrics will render: successes, a client error, an unknown path, and
+        # a drift window past its minimum, so each scrape computes PSI rather than NaN.
         client = KeptAlive(url, one_row_payloads)
-        for _ in range(20):
+        for _ in range(max(20, settings.drift_min_window_rows)):
             client.predict()
         for path in ("/ping", "/version"):
             client.get(path)

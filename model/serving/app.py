@@ -124,8 +124,9 @@ async def discard_body(receive, max_bytes: int, max_seconds: float) -> int:
 def create_app(servable, settings: Settings, on_predictions: Callable | None = None) -> Starlette:
     """A Starlette app serving `servable` (a ServableModel, or anything with its fields).
 
-    `on_predictions(labels)` is called with each request's predicted labels,
-    e.g. to count them in Prometheus.
+    `on_predictions(labels, columns)` is called with each request's predicted
+    labels and its parsed `Columns`, e.g. to count them in Prometheus and fold
+    them into the drift window.
     """
     schema = InputSchema.of(servable.input_schema, servable.required)
     batcher = MicroBatcher(predictor_for(servable), Columns.concat, settings.batch_window_seconds, settings.max_batch_rows)
@@ -151,7 +152,7 @@ def create_app(servable, settings: Settings, on_predictions: Callable | None = N
             message = f"the model failed to predict: {type(error).__name__}: {error}"
             return Response(error_body("INTERNAL_ERROR", message), status_code=500, media_type=JSON_TYPE)
         if on_predictions is not None:
-            on_predictions(labels)
+            on_predictions(labels, columns)
         return Response(predictions_body(labels), media_type=JSON_TYPE)
 
     async def ping(request: Request) -> Response:

@@ -61,10 +61,28 @@ def compose_app(servable, settings):
     registry = build_registry()
     metrics = ServingMetrics(registry)
     metrics.set_model(servable)
+    track_drift(metrics, servable, settings)
     app = create_app(servable, settings, on_predictions=metrics.observe_predictions)
     app = instrument(app, metrics, registry)
     freeze_heap()  # each worker calls this factory once, with its model loaded: nothing big comes later
     return app
+
+
+def track_drift(metrics, servable, settings) -> None:
+    """The drift gauges, when the served model carries a profile; each worker folds into a file of its own."""
+    from monitoring.drift_window import DriftWindow
+
+    profile = getattr(servable, "drift_profile", None)
+    if profile is None:
+        return
+    window = DriftWindow(
+        profile,
+        [name for name, _ in servable.input_schema],
+        settings.drift_window_half_life_seconds,
+        settings.drift_min_window_rows,
+        folder=os.environ.get(MULTIPROC_ENV) if metrics.multiprocess else None,
+    )
+    metrics.track_drift(window)
 
 
 def uvicorn_config(app, host: str, port: int, workers: int = 1, **options):

@@ -29,6 +29,7 @@ class SessionOutputs:
     draw_plots: Callable[[Path, str], Any] | None = None
     # The perf gates' raw one-request timings by model ("candidate", "champion"): the latency plot.
     latency_seconds: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    drift_profile: Path | None = None  # drift_profile.json; saved with the model and in the bundle
 
 
 @dataclass(frozen=True)
@@ -166,9 +167,11 @@ def promote(
         version_tags[tracking.TAG_GATED_AT] = str(time.time())
         version_tags[tracking.TAG_DATASET] = settings.dataset_shown
         version_tags[tracking.TAG_SERVING_ENGINE] = engine_of(outputs)
-        extra_files = sorted(outputs.compiled.save(compiled_dir).iterdir()) if outputs.compiled is not None else None
+        extra_files = sorted(outputs.compiled.save(compiled_dir).iterdir()) if outputs.compiled is not None else []
+        if outputs.drift_profile is not None:  # beside the compiled form: tracking.load_drift_profile reads it there
+            extra_files.append(outputs.drift_profile)
         version, model_uri = tracking.log_and_register(
-            settings, client, run_id, model, input_example, version_tags, outputs.trusted_types, extra_files,
+            settings, client, run_id, model, input_example, version_tags, outputs.trusted_types, extra_files or None,
             gating_session=this_session(),
         )
         tracking.download_model(model_uri, staged / "model", settings.tracking_uri)
@@ -177,6 +180,8 @@ def promote(
         if outputs.validation_json is not None:
             shutil.copy2(outputs.validation_json, staged / "data_validation.json")
         _draw_plots(settings, outputs, staged, f"version {version}")
+        if outputs.drift_profile is not None:  # also in model/extra_files/; here where a reader looks first
+            shutil.copy2(outputs.drift_profile, staged / outputs.drift_profile.name)
         promoted = dataclasses.replace(report, promoted=True, champion_version=version)
         promoted.write(staged)
         # The bundle swap can fail (the disk, a stale artifacts.old): before the alias, not after it.

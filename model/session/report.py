@@ -60,6 +60,9 @@ class GateReport:
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     # Label -> the class's name where the data names its labels (sklearn's target_names).
     class_names: dict[str, str] = field(default_factory=dict)
+    # The training-drift gate: `champion_version` it compared with (None: no reference) and `features`,
+    # rows of {feature, psi, moved_bins} sorted by PSI (monitoring.drift.drift_table).
+    drift: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:
@@ -224,6 +227,26 @@ def _abandoned_section(report: GateReport) -> list[str]:
     ]
 
 
+def _drift_section(report: GateReport) -> list[str]:
+    if not report.drift:
+        return []
+    lines = ["## Training drift", ""]
+    version = report.drift.get("champion_version")
+    if version is None:
+        return [*lines, "No reference: there is no champion with a drift profile to compare with."]
+    lines += [
+        f"The candidate's training data against champion version {version}'s profile, largest PSI first "
+        f"(gate: max_training_drift_psi {_fmt(report.drift.get('threshold'))}).",
+        "",
+        "| feature | PSI | bins that moved most (reference -> candidate) |",
+        "| --- | --- | --- |",
+    ]
+    for row in report.drift.get("features", []):
+        moved = "; ".join(f"{m['bin']} {m['expected']:.1%} -> {m['actual']:.1%}" for m in row["moved_bins"]) or "none"
+        lines.append(f"| {_cell(str(row['feature']))} | {_fmt(row['psi'])} | {_cell(moved)} |")
+    return lines
+
+
 def _perf_section(report: GateReport) -> list[str]:
     if not report.perf:
         return []
@@ -260,6 +283,7 @@ SECTIONS: list[Callable[[GateReport], list[str]]] = [
     _failures_section,
     _champion_section,
     _serving_section,
+    _drift_section,
     _abandoned_section,
     _perf_section,
     _all_gates_section,

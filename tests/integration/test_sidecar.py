@@ -21,9 +21,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
 
 from model import tracking
+from monitoring.drift import build_profile
 from monitoring.sidecar import build_parser
 from tests.support.ports import free_port
 from tests.support.project import ROOT, clean_env, copy_project, loosen_perf_budgets
@@ -100,6 +103,57 @@ def test_sidecar_forwards_invocations_and_counts_predictions_by_label(upstream, 
     assert {label: value(samples, "mlgate_predictions_total", label=label) for label in expected} == expected
     assert value(samples, "mlgate_inference_payload_rows_count") == len(payloads)
     assert value(samples, "mlgate_inference_payload_rows_sum") == 8 * 3 + 10 + 1
+
+
+def test_sidecar_with_a_profile_exports_the_drift_of_what_it_proxied(upstream, tmp_path):
+    """`--profile`: rows of answered requests fold into the window; a tripled feature shows in its PSI alone."""
+    rng = np.random.default_rng(0)
+
+    def draw(rows: int) -> pd.DataFrame:
+        return pd.DataFrame({"mean radius": rng.normal(14, 3, rows), "mean texture": rng.normal(19, 4, rows)})
+
+    train = draw(2000)
+    path = tmp_path / "drift_profile.json"
+    path.write_text(build_profile(train, (train["mean radius"] <= 15).astype(int)).to_json(), encoding="utf-8")
+    fresh = draw(600)
+    sidecar = sidecar_server(
+        upstream, free_port(), "--profile", str(path), "--drift-min-window-rows", "100", cwd=ROOT,
+        log=tmp_path / "sidecar.log",
+    )
+    with sidecar, httpx.Client() as client:
+        def send(frame: pd.DataFrame) -> None:
+            for start in range(0, len(frame), 20):
+                rows = frame.iloc[start : start + 20].values.tolist()
+                assert client.post(f"{sidecar.url}/invocations", json=split_payload(rows)).is_success
+
+        send(fresh)
+        # Not MLflow's protocol: passed through as the upstream answers it, and not folded.
+        assert client.post(f"{sidecar.url}/invocations", content=b"{not json").status_code == 400
+        before = scrape(sidecar.url, client)
+        send(fresh.assign(**{"mean texture": fresh["mean texture"] * 3}))
+        after = scrape(sidecar.url, client)
+    assert "Traceback" not in sidecar.output(), sidecar.output()
+
+    def psi(samples, feature):
+        return value(samples, "mlgate_feature_drift_psi", feature=feature)
+
+    assert value(before, "mlgate_drift_window_rows") == pytest.approx(600, rel=0.01)
+    assert psi(before, "mean radius") < 0.1 and psi(before, "mean texture") < 0.1
+    assert value(after, "mlgate_drift_window_rows") == pytest.approx(1200, rel=0.01)
+    assert psi(after, "mean texture") > 0.25 and psi(after, "mean radius") < 0.1
+    share = value(after, "mlgate_prediction_share", label="0")
+    assert share == pytest.approx(float((fresh["mean radius"] > 15).mean()), abs=0.01)
+
+
+@pytest.mark.parametrize("name, says", [("drift_profile.json", "is not an mlgate drift profile"), ("missing.json", "cannot read")])
+def test_a_profile_the_sidecar_cannot_read_is_one_usage_error(tmp_path, capsys, name, says):
+    (tmp_path / "drift_profile.json").write_text("{", encoding="utf-8")
+    path = tmp_path / name
+    with pytest.raises(SystemExit) as stopped:
+        build_parser().parse_args(["--upstream", "http://127.0.0.1:5001", "--profile", str(path)])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --profile: " in error and str(path) in error and says in error and "Traceback" not in error
 
 
 def test_sidecar_passes_upstream_errors_through_and_counts_them_by_outcome(upstream, sidecar):

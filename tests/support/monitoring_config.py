@@ -38,6 +38,11 @@ _COUNTERS_AND_GAUGES = {
     "mlgate_model_macro_f1",
     "mlgate_model_roc_auc",
     "mlgate_model_last_green_gate_timestamp_seconds",
+    # Drift (monitoring/drift_window.py): only from a server whose model carries a profile.
+    "mlgate_feature_drift_psi",
+    "mlgate_prediction_share",
+    "mlgate_prediction_reference_share",
+    "mlgate_drift_window_rows",
 }
 _HISTOGRAMS = {"mlgate_inference_request_duration_seconds", "mlgate_inference_payload_rows"}
 EXPORTED_SERIES = (
@@ -54,6 +59,8 @@ SCRAPE_JOBS = {"mlgate-server", "mlgate-sidecar"}
 # What each dashboard template variable stands for when a panel query is checked.
 DASHBOARD_VARIABLE_VALUES = {"job": "mlgate-server"}
 PANEL_TYPES = {"timeseries", "stat"}
+# A row only titles the panels below it: no query, no datasource.
+ROW_TYPE = "row"
 
 # Just enough of PromQL's lexer to find the metric names in an expression:
 # drop strings, label matchers, ranges and grouping clauses, then every

@@ -40,6 +40,7 @@ def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-c
     from model.data import load_dataset
     from model.settings import load_settings
     from model.training import as_model_input, train_model
+    from monitoring.drift import PROFILE_FILE, build_profile
 
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"{model_name}.csv"
@@ -61,7 +62,13 @@ def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-c
     tags = {tracking.metric_tag_key("accuracy"): "0.97", tracking.TAG_GATED_AT: str(time.time())}
     # Registered as a green session registers it: with its compiled form, so our server runs onnxruntime.
     compiled = compile_model(model, example).compiled
-    extra_files = sorted(compiled.save(folder / "compiled").iterdir()) if compiled is not None else None
+    extra_files = sorted(compiled.save(folder / "compiled").iterdir()) if compiled is not None else []
+    # And with its drift profile (of the whole table: no holdout here), so our server exports drift gauges.
+    features = as_model_input(dataset.features)
+    profile = build_profile(features, model.predict(features), bins=settings.drift_profile_bins)
+    (folder / "profile").mkdir(exist_ok=True)
+    extra_files.append(folder / "profile" / PROFILE_FILE)
+    extra_files[-1].write_text(profile.to_json(), encoding="utf-8")
     version, _ = tracking.log_and_register(settings, client, run_id, model, example, tags, extra_files=extra_files)
     tracking.crown(settings, client, version)
     tracking.finish_run(client, run_id, passed=True)

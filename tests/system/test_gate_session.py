@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from model import tracking
+from monitoring.drift import Profile
 from tests.support.project import Project
 
 pytestmark = pytest.mark.slow
@@ -27,6 +28,7 @@ TIMEOUT_SECONDS = 300
 REPORT_ONLY = {"gate_report.md", "gate_report.json"}
 BUNDLE = REPORT_ONLY | {
     "model",
+    "drift_profile.json",
     "metrics.json",
     "classification_report.txt",
     "confusion_matrix.png",
@@ -130,6 +132,12 @@ def test_green_session_writes_the_full_bundle(green):
     assert json.loads((green.bundle / "data_validation.json").read_text())["success"] is True
     metrics = json.loads((green.bundle / "metrics.json").read_text())
     assert metrics["accuracy"] >= 0.9 and metrics["labels"] == [0, 1]
+    # The served model's reference, readable beside the model and inside it; a first champion has none to meet.
+    profile_text = (green.bundle / "drift_profile.json").read_text(encoding="utf-8")
+    assert profile_text == (green.bundle / "model" / "extra_files" / "drift_profile.json").read_text(encoding="utf-8")
+    profile = Profile.from_json(profile_text)
+    assert len(profile.features) == 30 and profile.labels == ("0", "1") and profile.rows == 455
+    assert report["drift"] == {"champion_version": None, "threshold": 0.25, "features": []}
 
 
 def test_a_first_champions_report_shows_the_candidates_own_values(green):
@@ -260,6 +268,44 @@ def test_corrupted_column_fails_data_gate_names_column_and_values(green, green_s
     assert len(folded_gates(project.artifacts)) == len(gate_report(project.artifacts)["gates"])
 
 
+@pytest.fixture(scope="module")
+def shifted_csv(green, breast_cancer_frame) -> str:
+    """The default data with 'mean radius' pulled into the upper half of its range, as shifted/breast_cancer.csv.
+
+    Every value stays inside the suite's range, so the data expectations hold;
+    only the training-drift gate, reading the champion's profile, can see it.
+    """
+    shifted = breast_cancer_frame.copy()
+    radius = shifted["mean radius"]
+    shifted["mean radius"] = radius + (radius.max() - radius) * 0.5
+    (green.project.root / "shifted").mkdir()
+    shifted.to_csv(green.project.root / "shifted" / "breast_cancer.csv", index=False)
+    return "shifted/breast_cancer.csv"
+
+
+def test_shifted_training_data_fails_the_drift_gate_names_feature_and_bins(
+    green, green_store, registry_before, shifted_csv
+):
+    project = green.project
+
+    result = project.run_gates("--dataset", shifted_csv, timeout=TIMEOUT_SECONDS)
+
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
+    text = output(result)
+    assert "drifted from champion version 1's training data over max_training_drift_psi (0.25): 'mean radius' PSI" in text
+    assert "Promoted nothing" in text
+    assert registry_now(green_store) == registry_before
+    assert names_in(project.artifacts) == REPORT_ONLY
+    report = gate_report(project.artifacts)
+    assert [g["name"] for g in report["gates"] if g["status"] != "passed"] == ["test_training_drift_within_budget"]
+    worst = report["drift"]["features"][0]
+    assert worst["feature"] == "mean radius" and worst["psi"] > 0.25 and worst["moved_bins"]
+    assert all(row["psi"] < 0.25 for row in report["drift"]["features"][1:])
+    assert "## Training drift" in (project.artifacts / "gate_report.md").read_text(encoding="utf-8")
+    run = green_store.latest_run()
+    assert run.data.metrics["drift.psi.mean radius"] == worst["psi"]
+
+
 # --- 4. a green but partial session promotes nothing, and says why ------------------------
 
 # Each selects the data gates only (no training, no perf gates): cheap, and every one green.
@@ -338,6 +384,9 @@ def test_second_green_session_becomes_version_2_and_champion(green_store, second
     assert report["comparison"]["accuracy_delta"] == 0.0
     assert report["comparison"]["p_value"] == 1.0
     assert report["scores"]["champion"]["accuracy"] == report["scores"]["candidate"]["accuracy"]
+    # The same data as the champion's: the drift gate compared with its profile and found nothing.
+    assert report["drift"]["champion_version"] == "1"
+    assert max(row["psi"] for row in report["drift"]["features"]) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_clearly_worse_model_is_stopped_by_the_champion_gate(green, green_store, second_green):

@@ -30,6 +30,7 @@ from tests.support.monitoring_config import (
     PANEL_TYPES,
     PROMETHEUS_CONFIG,
     ROOT,
+    ROW_TYPE,
     SCRAPE_JOBS,
     dashboard_queries,
     load_dashboard,
@@ -42,6 +43,8 @@ ALERT_THRESHOLDS = [
     ("MlgateP99LatencyOverBudget", ">", "serving_p99_budget_seconds"),
     ("MlgateErrorRatioHigh", ">", "max_error_ratio"),
     ("MlgateModelAccuracyBelowMinimum", "<", "min_holdout_accuracy"),
+    ("MlgateFeatureDrift", ">", "max_serving_drift_psi"),
+    ("MlgatePredictionShift", ">", "max_prediction_share_shift"),
 ]
 # (panel title, setting): the panel's red threshold is the setting.
 DASHBOARD_THRESHOLDS = [
@@ -50,6 +53,7 @@ DASHBOARD_THRESHOLDS = [
     ("Holdout accuracy", "min_holdout_accuracy"),
     ("Macro F1", "min_macro_f1"),
     ("ROC AUC", "min_roc_auc"),
+    ("Feature drift (PSI) by feature", "max_serving_drift_psi"),
 ]
 
 _TRAILING_THRESHOLD = re.compile(r"(?P<op>[<>]=?|[=!]=)\s*(?P<number>[0-9][0-9.eE+-]*)\s*$")
@@ -134,6 +138,8 @@ def test_required_alerts_exist(alerts: dict[str, dict[str, Any]]) -> None:
         "MlgateTargetDown",
         "MlgateModelAccuracyBelowMinimum",
         "MlgateNoTraffic",
+        "MlgateFeatureDrift",
+        "MlgatePredictionShift",
     } <= set(alerts)
 
 
@@ -208,6 +214,10 @@ def test_dashboard_has_the_required_panels(dashboard: dict[str, Any]) -> None:
         "mlgate_model_macro_f1",
         "mlgate_model_roc_auc",
         "mlgate_model_last_green_gate_timestamp_seconds",
+        "mlgate_feature_drift_psi",
+        "mlgate_drift_window_rows",
+        "mlgate_prediction_share",
+        "mlgate_prediction_reference_share",
     ):
         assert series in exprs, f"no panel shows {series}"
 
@@ -219,9 +229,11 @@ def test_dashboard_panels_are_well_formed(dashboard: dict[str, Any]) -> None:
     assert len(panel_ids) == len(set(panel_ids)), "panel ids must be unique"
     occupied: set[tuple[int, int]] = set()
     for panel in dashboard["panels"]:
-        assert panel["type"] in PANEL_TYPES, panel["title"]
-        assert panel["targets"], f"{panel['title']} has no query"
-        assert len({target["refId"] for target in panel["targets"]}) == len(panel["targets"])
+        assert panel["type"] in PANEL_TYPES | {ROW_TYPE}, panel["title"]
+        assert panel["type"] == ROW_TYPE or panel["targets"], f"{panel['title']} has no query"
+        assert panel["type"] != ROW_TYPE or panel["gridPos"]["w"] == 24, f"row {panel['title']} must span the width"
+        targets = panel.get("targets", [])
+        assert len({target["refId"] for target in targets}) == len(targets)
         grid = panel["gridPos"]
         assert grid["x"] >= 0 and grid["w"] > 0 and grid["x"] + grid["w"] <= 24, panel["title"]
         cells = {
@@ -237,7 +249,7 @@ def test_dashboard_queries_use_the_provisioned_datasource(dashboard: dict[str, A
     (datasource,) = load_yaml(DATASOURCE_PROVISIONING)["datasources"]
     expected = {"type": datasource["type"], "uid": datasource["uid"]}
     assert datasource["url"] == "http://127.0.0.1:9090"
-    for panel in dashboard["panels"]:
+    for panel in (p for p in dashboard["panels"] if p["type"] != ROW_TYPE):
         assert panel["datasource"] == expected, panel["title"]
         for target in panel["targets"]:
             assert target["datasource"] == expected, f"{panel['title']} {target['refId']}"
