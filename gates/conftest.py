@@ -27,9 +27,9 @@ from gates.stash import (
     VERDICT_KEY,
 )
 from gates.verdict import finish_session
-from model.data import DataError, Dataset, Split, check_target, split_holdout
+from model.data import DataError, Dataset, Split, check_target, read_sample, split_holdout
 from model.settings import Settings, SettingsError
-from model.training import as_model_input, resolve_estimator
+from model.training import as_model_input, check_pipeline
 
 GATES_DIR = Path(__file__).parent
 FAMILY_ORDER = {"model": 0, "data": 1, "perf": 2}
@@ -44,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = config.stash[SETTINGS_KEY]
     try:
         check_target(settings)
-        resolve_estimator(settings.estimator, settings.estimator_params)
+        check_pipeline(read_sample(settings.dataset, settings.target), settings)
     except (SettingsError, DataError) as error:
         raise pytest.UsageError(f"mlgate: {error}") from None
     tracking.quiet_progress_bars()
@@ -105,9 +105,12 @@ def holdout_frame(split: Split):
 
 
 @pytest.fixture(scope="session")
-def trained_model(split: Split, settings: Settings, gate_run: str, candidate: Candidate, background: Background):
-    """The candidate, trained once; its parameters go on the run."""
+def trained_model(
+    split: Split, settings: Settings, gate_run: str, candidate: Candidate, background: Background, pytestconfig
+):
+    """The candidate, trained once; its parameters and the code that defines it go on the run."""
     from model import tracking
+    from model.provenance import git_state, pipeline_source_sha256
     from model.training import train_model
 
     started = time.perf_counter()
@@ -115,6 +118,7 @@ def trained_model(split: Split, settings: Settings, gate_run: str, candidate: Ca
     params = {
         "dataset": settings.dataset_shown,
         "target": settings.target,
+        "pipeline": settings.pipeline,
         "estimator": settings.estimator,
         "holdout_fraction": settings.holdout_fraction,
         "random_seed": settings.random_seed,
@@ -124,6 +128,14 @@ def trained_model(split: Split, settings: Settings, gate_run: str, candidate: Ca
     }
     metrics = {"train_seconds": time.perf_counter() - started}
     tracking.log_values(candidate.client, gate_run, params=params, metrics=metrics)
+    code = {
+        tracking.TAG_PIPELINE: settings.pipeline,
+        tracking.TAG_PIPELINE_SOURCE_SHA256: pipeline_source_sha256(settings.pipeline),
+    }
+    git = git_state(pytestconfig.rootpath)
+    if git is not None:
+        code |= {tracking.TAG_GIT_COMMIT: git.commit, tracking.TAG_GIT_DIRTY: str(git.dirty).lower()}
+    tracking.set_tags(candidate.client, gate_run, code)
     candidate.model = model
     candidate.input_example = as_model_input(split.train.features.head(5))
     background.compute_trusted_types(model)

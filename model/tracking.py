@@ -36,6 +36,10 @@ TAG_CHAMPION_VERSION = "mlgate.champion_version"  # the version a green session 
 TAG_GATED_AT = "mlgate.gated_at"  # unix time of the green session (version)
 TAG_SERVING_ENGINE = "mlgate.serving_engine"  # onnxruntime or scikit-learn: what serves it (run, version)
 TAG_COMPILE_SKIPPED_BECAUSE = "mlgate.compile_skipped_because"  # why it serves scikit-learn (run, version)
+TAG_PIPELINE = "mlgate.pipeline"  # the `pipeline` setting: package.module:function (run)
+TAG_PIPELINE_SOURCE_SHA256 = "mlgate.pipeline_source_sha256"  # SHA-256 of that function's source (run)
+TAG_GIT_COMMIT = "mlgate.git_commit"  # the commit the project folder had checked out (run)
+TAG_GIT_DIRTY = "mlgate.git_dirty"  # "true" when the tree differed from that commit (run)
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
 # What a served model reports of its gate session, by name; NaN when a tag is absent.
@@ -52,9 +56,14 @@ PROGRESS_BAR_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 CHAMPION_ALIAS = "champion"
 MODEL_ARTIFACT_NAME = "model"
-# A skops model may only ask us to trust types from these packages.
+# A skops model may only ask us to trust types from these packages ...
 TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
-# What the logged model needs to run, pinned to what trained it.
+# ... and from its estimator's own package. Each estimator package mlgate knows, with the exact
+# types outside it that its models hold (LightGBM keeps an OrderedDict of parameters).
+ESTIMATOR_PACKAGE_TYPES = {"lightgbm": ("collections.OrderedDict",), "xgboost": ()}
+# mlgate's own types a model may hold: XGBoost's labels encoded as 0..n-1 (model/labels.py).
+MLGATE_MODEL_TYPES = ("model.labels.EncodedLabels",)
+# What the logged model needs to run, pinned to what trained it (plus its estimator's package).
 MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy")
 
 
@@ -160,22 +169,41 @@ def finish_run(client: MlflowClient, run_id: str, passed: bool) -> None:
     client.set_terminated(run_id, status="FINISHED" if passed else "FAILED")
 
 
+def estimator_package(model) -> str:
+    """The top-level package of the model's final classifier (inside a Pipeline and EncodedLabels)."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    final = getattr(final, "classifier", final) if type(final).__name__ == "EncodedLabels" else final
+    return type(final).__module__.split(".")[0]
+
+
+def _refused(types, packages) -> list[str]:
+    """The types outside the allowlist grown by `packages` (each an estimator's top-level package)."""
+    prefixes = TRUSTED_TYPE_PREFIXES + tuple(f"{p}." for p in packages)
+    exact = set(MLGATE_MODEL_TYPES).union(*(ESTIMATOR_PACKAGE_TYPES.get(p, ()) for p in packages))
+    return [t for t in types if not t.startswith(prefixes) and t not in exact]
+
+
 def trusted_types(model) -> list[str]:
     """The non-default types skops must trust to load `model`, each checked."""
     import skops.io
 
     needed = sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
-    refused = [t for t in needed if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+    package = estimator_package(model)
+    refused = _refused(needed, [package])
     if refused:
         raise UntrustedModelError(
             f"the model holds types mlgate will not trust: {refused}; only types from "
-            f"{', '.join(TRUSTED_TYPE_PREFIXES)} may be loaded"
+            f"{', '.join(TRUSTED_TYPE_PREFIXES)} and its estimator's package ({package}) may be loaded"
         )
     return needed
 
 
-def _pinned_requirements() -> list[str]:
-    return [f"{name}=={installed_version(name)}" for name in MODEL_REQUIREMENTS]
+def _pinned_requirements(model) -> list[str]:
+    names = list(MODEL_REQUIREMENTS)
+    package = estimator_package(model)
+    if package in ESTIMATOR_PACKAGE_TYPES:
+        names.append({"xgboost": "xgboost-cpu"}.get(package, package))
+    return [f"{name}=={installed_version(name)}" for name in names]
 
 
 def log_and_register(
@@ -204,7 +232,7 @@ def log_and_register(
             name=MODEL_ARTIFACT_NAME,
             signature=signature,
             input_example=input_example,
-            pip_requirements=_pinned_requirements(),
+            pip_requirements=_pinned_requirements(model),
             serialization_format="skops",
             skops_trusted_types=skops_trusted_types if skops_trusted_types is not None else trusted_types(model),
             run_id=run_id,
@@ -230,8 +258,13 @@ def download_model(model_uri: str, destination: Path, tracking_uri: str) -> Path
         return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination)))
 
 
-def load_skops_model(model_dir: Path):
-    """Load a logged sklearn model after checking the types it asks us to trust."""
+def load_skops_model(model_dir: Path, estimator: str = ""):
+    """Load a logged sklearn model after checking the types it asks us to trust.
+
+    Trusted: the base prefixes, the estimator packages mlgate knows (a champion may
+    have been trained with another estimator) and the package of `estimator`,
+    the settings' estimator class.
+    """
     import skops.io
     import yaml
 
@@ -241,7 +274,8 @@ def load_skops_model(model_dir: Path):
             f"the model in {model_dir} is not saved with skops; mlgate loads only skops models"
         )
     asked = flavor.get("skops_trusted_types") or []
-    refused = [t for t in asked if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+    packages = [*ESTIMATOR_PACKAGE_TYPES, *([estimator.split(".")[0]] if estimator else [])]
+    refused = _refused(asked, packages)
     if refused:
         raise UntrustedModelError(f"the model in {model_dir} asks to trust {refused}; refused")
     return skops.io.load(model_dir / flavor["pickled_model"], trusted=asked)
@@ -263,7 +297,7 @@ def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
         return None
     with tempfile.TemporaryDirectory(prefix="mlgate-champion-") as folder:
         model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder), settings.tracking_uri)
-        model = load_skops_model(model_dir)
+        model = load_skops_model(model_dir, settings.estimator)
         compiled = load_compiled(model_dir)
     return Champion(
         model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags), compiled=compiled
@@ -339,7 +373,7 @@ class ServableModel:
     compiled: Any = None
 
 
-def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
+def load_servable(model_uri: str, tracking_uri: str, estimator: str = "") -> ServableModel:
     """Load `models:/name@alias`, `models:/name/N`, `runs:/...` or a local model folder.
 
     Raises TrackingError with a message fit for a start-up failure.
@@ -364,7 +398,7 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
         with tempfile.TemporaryDirectory(prefix="mlgate-serve-") as folder:
             local = Path(model_uri) if Path(model_uri).is_dir() else download_model(model_uri, Path(folder), tracking_uri)
             document = yaml.safe_load((local / "MLmodel").read_text())
-            model = load_skops_model(local)
+            model = load_skops_model(local, estimator)
             compiled = load_compiled(local)
     except (MlflowException, OSError, KeyError) as error:
         message = getattr(error, "message", None) or str(error)
