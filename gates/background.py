@@ -69,10 +69,10 @@ class Background:
         dataset: Future[Dataset] = executor.submit(load_dataset, settings.dataset, settings.target, content)
         return cls(executor, dataset, validation)
 
-    def compute_trusted_types(self, model) -> None:
+    def compute_trusted_types(self, model, code: tuple[str, ...] = ()) -> None:
         from model.tracking import trusted_types
 
-        self.trusted_types = self.executor.submit(trusted_types, model)
+        self.trusted_types = self.executor.submit(trusted_types, model, code)
 
     def finish(self) -> list[str] | None:
         """Stop the threads; the trusted types if they were computed (None: compute later)."""

@@ -138,7 +138,7 @@ def trained_model(
     tracking.set_tags(candidate.client, gate_run, code)
     candidate.model = model
     candidate.input_example = as_model_input(split.train.features.head(5))
-    background.compute_trusted_types(model)
+    background.compute_trusted_types(model, tracking.user_code(settings))
     return model
 
 

@@ -176,6 +176,12 @@ def estimator_package(model) -> str:
     return type(final).__module__.split(".")[0]
 
 
+def user_code(settings: Settings) -> tuple[str, ...]:
+    """The user's code a model may hold types from: the pipeline function's module (its own
+    transformers, FunctionTransformer's functions) and the estimator's package."""
+    return (settings.pipeline.partition(":")[0], settings.estimator.split(".")[0])
+
+
 def _refused(types, packages) -> list[str]:
     """The types outside the allowlist grown by `packages` (each an estimator's top-level package)."""
     prefixes = TRUSTED_TYPE_PREFIXES + tuple(f"{p}." for p in packages)
@@ -183,17 +189,22 @@ def _refused(types, packages) -> list[str]:
     return [t for t in types if not t.startswith(prefixes) and t not in exact]
 
 
-def trusted_types(model) -> list[str]:
-    """The non-default types skops must trust to load `model`, each checked."""
+def trusted_types(model, code: tuple[str, ...] = ()) -> list[str]:
+    """The non-default types skops must trust to load `model`, each checked.
+
+    Trusted: the base prefixes, the package of the model's own final classifier and
+    `code` (user_code: the modules the settings name as the user's).
+    """
     import skops.io
 
     needed = sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
-    package = estimator_package(model)
-    refused = _refused(needed, [package])
+    packages = [estimator_package(model), *code]
+    refused = _refused(needed, packages)
     if refused:
         raise UntrustedModelError(
             f"the model holds types mlgate will not trust: {refused}; only types from "
-            f"{', '.join(TRUSTED_TYPE_PREFIXES)} and its estimator's package ({package}) may be loaded"
+            f"{', '.join(TRUSTED_TYPE_PREFIXES)}, its estimator's package and the pipeline's module "
+            f"({', '.join(dict.fromkeys(packages))}) may be loaded"
         )
     return needed
 
@@ -234,7 +245,9 @@ def log_and_register(
             input_example=input_example,
             pip_requirements=_pinned_requirements(model),
             serialization_format="skops",
-            skops_trusted_types=skops_trusted_types if skops_trusted_types is not None else trusted_types(model),
+            skops_trusted_types=(
+                skops_trusted_types if skops_trusted_types is not None else trusted_types(model, user_code(settings))
+            ),
             run_id=run_id,
             extra_files=[str(f) for f in extra_files] if extra_files else None,
         )
@@ -258,12 +271,12 @@ def download_model(model_uri: str, destination: Path, tracking_uri: str) -> Path
         return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination)))
 
 
-def load_skops_model(model_dir: Path, estimator: str = ""):
+def load_skops_model(model_dir: Path, code: tuple[str, ...] = ()):
     """Load a logged sklearn model after checking the types it asks us to trust.
 
     Trusted: the base prefixes, the estimator packages mlgate knows (a champion may
-    have been trained with another estimator) and the package of `estimator`,
-    the settings' estimator class.
+    have been trained with another estimator) and `code`, the user's code as the
+    settings name it (user_code).
     """
     import skops.io
     import yaml
@@ -274,7 +287,7 @@ def load_skops_model(model_dir: Path, estimator: str = ""):
             f"the model in {model_dir} is not saved with skops; mlgate loads only skops models"
         )
     asked = flavor.get("skops_trusted_types") or []
-    packages = [*ESTIMATOR_PACKAGE_TYPES, *([estimator.split(".")[0]] if estimator else [])]
+    packages = [*ESTIMATOR_PACKAGE_TYPES, *code]
     refused = _refused(asked, packages)
     if refused:
         raise UntrustedModelError(f"the model in {model_dir} asks to trust {refused}; refused")
@@ -297,7 +310,7 @@ def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
         return None
     with tempfile.TemporaryDirectory(prefix="mlgate-champion-") as folder:
         model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder), settings.tracking_uri)
-        model = load_skops_model(model_dir, settings.estimator)
+        model = load_skops_model(model_dir, user_code(settings))
         compiled = load_compiled(model_dir)
     return Champion(
         model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags), compiled=compiled
@@ -373,7 +386,7 @@ class ServableModel:
     compiled: Any = None
 
 
-def load_servable(model_uri: str, tracking_uri: str, estimator: str = "") -> ServableModel:
+def load_servable(model_uri: str, tracking_uri: str, code: tuple[str, ...] = ()) -> ServableModel:
     """Load `models:/name@alias`, `models:/name/N`, `runs:/...` or a local model folder.
 
     Raises TrackingError with a message fit for a start-up failure.
@@ -398,7 +411,7 @@ def load_servable(model_uri: str, tracking_uri: str, estimator: str = "") -> Ser
         with tempfile.TemporaryDirectory(prefix="mlgate-serve-") as folder:
             local = Path(model_uri) if Path(model_uri).is_dir() else download_model(model_uri, Path(folder), tracking_uri)
             document = yaml.safe_load((local / "MLmodel").read_text())
-            model = load_skops_model(local, estimator)
+            model = load_skops_model(local, code)
             compiled = load_compiled(local)
     except (MlflowException, OSError, KeyError) as error:
         message = getattr(error, "message", None) or str(error)

@@ -82,7 +82,11 @@ def resolve_pipeline(dotted: str) -> Callable[[pd.DataFrame, Settings], Any]:
 def build_model(features: pd.DataFrame, settings: Settings):
     """What the `pipeline` function returns for these features, checked to be an unfitted classifier."""
     built = resolve_pipeline(settings.pipeline)(features, settings)
-    if not is_classifier(built) or not hasattr(built, "fit"):
+    try:
+        classifier = hasattr(built, "fit") and is_classifier(built)
+    except Exception:  # noqa: BLE001 - scikit-learn's tag lookup fails on objects that are no estimator
+        classifier = False
+    if not classifier:
         raise SettingsError(
             f"setting 'pipeline' is {settings.pipeline!r}, which returned {type(built).__name__}, not a "
             "scikit-learn-API classifier; return an unfitted classifier or a Pipeline ending in one"
