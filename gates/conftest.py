@@ -23,6 +23,7 @@ from gates.stash import (
     CANDIDATE_KEY,
     FINDINGS_KEY,
     OUTCOMES_KEY,
+    SCOREBOARD_KEY,
     SETTINGS_KEY,
     VERDICT_KEY,
 )
@@ -263,10 +264,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     return (yield)
 
 
+@pytest.hookimpl(trylast=True)  # last: after pytest-benchmark's tables, the answer is at the bottom
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     verdict = config.stash.get(VERDICT_KEY, None)
     if not verdict:
         return
     terminalreporter.section("mlgate")
-    for line in verdict:
+    for line in [*verdict, *config.stash.get(SCOREBOARD_KEY, [])]:
         terminalreporter.write_line(line)

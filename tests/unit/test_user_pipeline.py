@@ -70,8 +70,14 @@ def mixed_split(mixed_frame):
     return split_holdout(Dataset(frame, "grade"), 0.2, 42)
 
 
-def boosting(estimator: str) -> Settings:
-    return Settings(estimator=estimator, estimator_params={"n_estimators": 20}, random_seed=0)
+@pytest.fixture(scope="module")
+def boosted(mixed_split) -> dict:
+    """LightGBM and XGBoost, each fitted once on the string labels; one thread, as the box is shared."""
+    return {
+        estimator: train_model(mixed_split.train, Settings(
+            estimator=estimator, estimator_params={"n_estimators": 20, "n_jobs": 1}, random_seed=0))
+        for estimator in ("lightgbm.LGBMClassifier", "xgboost.XGBClassifier")
+    }
 
 
 # --- the pipeline setting ----------------------------------------------------------------------
@@ -116,8 +122,8 @@ def test_pipeline_setting_not_shaped_module_colon_function_is_refused(tmp_path, 
 
 
 @pytest.mark.parametrize("estimator", ["lightgbm.LGBMClassifier", "xgboost.XGBClassifier"])
-def test_boosting_classifier_trains_on_string_labels_and_answers_with_them(estimator, mixed_split):
-    fitted = train_model(mixed_split.train, boosting(estimator))
+def test_boosting_classifier_trains_on_string_labels_and_answers_with_them(estimator, mixed_split, boosted):
+    fitted = boosted[estimator]
     predicted = fitted.predict(as_model_input(mixed_split.holdout.features))
     assert set(predicted) <= {"low", "mid", "high"}
     assert list(fitted.classes_) == ["high", "low", "mid"]
@@ -126,8 +132,8 @@ def test_boosting_classifier_trains_on_string_labels_and_answers_with_them(estim
 
 @pytest.mark.parametrize("estimator, package", [("lightgbm.LGBMClassifier", "lightgbm."),
                                                 ("xgboost.XGBClassifier", "xgboost.")])
-def test_boosting_model_trusted_types_grow_by_its_own_package_only(estimator, package, mixed_split):
-    fitted = train_model(mixed_split.train, boosting(estimator))
+def test_boosting_model_trusted_types_grow_by_its_own_package_only(estimator, package, boosted):
+    fitted = boosted[estimator]
     trusted = tracking.trusted_types(fitted)
     assert any(t.startswith(package) for t in trusted)
     outside = [t for t in trusted if not t.startswith((*tracking.TRUSTED_TYPE_PREFIXES, package))]
@@ -146,8 +152,8 @@ def test_a_forest_holding_a_lightgbm_type_is_refused(mixed_split):
 
 
 @pytest.mark.parametrize("estimator", ["lightgbm.LGBMClassifier", "xgboost.XGBClassifier"])
-def test_boosting_model_compiles_with_the_labels_it_was_trained_on(estimator, mixed_split):
-    fitted = train_model(mixed_split.train, boosting(estimator))
+def test_boosting_model_compiles_with_the_labels_it_was_trained_on(estimator, mixed_split, boosted):
+    fitted = boosted[estimator]
     features = as_model_input(mixed_split.holdout.features)
     result = compile_model(fitted, features.head(5))
     assert result.compiled is not None, result.skipped_because
