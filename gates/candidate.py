@@ -68,3 +68,4 @@ class Findings:
     comparison: dict[str, Any] = field(default_factory=dict)  # the champion gate's numbers
     perf: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> value, budget, ...
     serving: dict[str, Any] = field(default_factory=dict)  # engine, precision, why not compiled
+    data_verdict: dict[str, Any] = field(default_factory=dict)  # key, cached_from: the run it was reused from

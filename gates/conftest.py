@@ -213,16 +213,24 @@ def champion(settings: Settings, gate_run: str, candidate: Candidate):
 
 
 @pytest.fixture(scope="session")
-def data_validation(dataset: Dataset, gate_run: str, candidate: Candidate, background: Background, tmp_path_factory):
-    """The suite run once on the whole table; each data gate reads one expectation."""
+def data_validation(
+    dataset: Dataset, gate_run: str, candidate: Candidate, findings: Findings, background: Background, tmp_path_factory
+):
+    """The suite run once on the whole table (or its verdict reused from the store); each data gate reads one expectation."""
     from model import tracking
 
-    validation = background.validation.result()
+    verdict = background.validation.result()
+    validation = verdict.validation
     if validation is None:
         return None
-    path = tmp_path_factory.mktemp("validation") / "data_validation.json"
+    folder = tmp_path_factory.mktemp("validation")
+    path = folder / "data_validation.json"
     path.write_text(json.dumps(validation.result_json, indent=2, default=str), encoding="utf-8")
     tracking.log_files(candidate.client, gate_run, path, "data_validation")
+    whole = folder / Path(tracking.DATA_VERDICT_ARTIFACT).name
+    whole.write_text(validation.to_json(), encoding="utf-8")
+    tracking.record_data_verdict(candidate.client, gate_run, verdict.key, whole, verdict.cached_from)
+    findings.data_verdict = {"key": verdict.key, "cached_from": verdict.cached_from}
     candidate.validation_json = path
     return validation
 
@@ -264,11 +272,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int):
     return (yield)
 
 
-@pytest.hookimpl(trylast=True)  # last: after pytest-benchmark's tables, the answer is at the bottom
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+# The outermost wrapper, written after its yield: after pytest-benchmark's tables and pytest's
+# short summary, so the verdict and the scoreboard are the last thing before the closing line.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config):
+    result = yield
     verdict = config.stash.get(VERDICT_KEY, None)
-    if not verdict:
-        return
-    terminalreporter.section("mlgate")
-    for line in [*verdict, *config.stash.get(SCOREBOARD_KEY, [])]:
-        terminalreporter.write_line(line)
+    if verdict:
+        terminalreporter.section("mlgate")
+        for line in [*verdict, *config.stash.get(SCOREBOARD_KEY, [])]:
+            terminalreporter.write_line(line)
+    return result

@@ -81,6 +81,7 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         comparison=findings.comparison,
         perf=findings.perf,
         serving=findings.serving,
+        data_verdict=findings.data_verdict,
     )
     artifacts = Path(settings.artifacts_dir)
     # Before promotion: once it promotes, the champion is the candidate itself.
@@ -99,6 +100,11 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         if session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     verdict += _record_on_run(candidate, report, artifacts)
+    if findings.data_verdict.get("cached_from"):
+        verdict.append(
+            f"Data verdict reused from run {findings.data_verdict['cached_from']} (same dataset bytes, suite and "
+            "judges): great_expectations was not imported."
+        )
     config.stash[stash.VERDICT_KEY] = verdict
 
 

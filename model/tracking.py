@@ -40,6 +40,10 @@ TAG_PIPELINE = "mlgate.pipeline"  # the `pipeline` setting: package.module:funct
 TAG_PIPELINE_SOURCE_SHA256 = "mlgate.pipeline_source_sha256"  # SHA-256 of that function's source (run)
 TAG_GIT_COMMIT = "mlgate.git_commit"  # the commit the project folder had checked out (run)
 TAG_GIT_DIRTY = "mlgate.git_dirty"  # "true" when the tree differed from that commit (run)
+TAG_DATA_VERDICT_KEY = "mlgate.data_verdict_key"  # what the data verdict depends on (model.data_verdicts) (run)
+TAG_DATA_VERDICT_FROM = "mlgate.data_verdict_from"  # the run whose recorded verdict this session reused (run)
+# The data gate's full verdict (SuiteValidation JSON) on the run that computed or reused it.
+DATA_VERDICT_ARTIFACT = "data_validation/suite_validation.json"
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
 # What a served model reports of its gate session, by name; NaN when a tag is absent.
@@ -315,6 +319,40 @@ def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
     return Champion(
         model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags), compiled=compiled
     )
+
+
+def find_data_verdict(settings: Settings, key: str) -> tuple[str, str] | None:
+    """(run id, SuiteValidation JSON) of the latest run that recorded a data verdict under `key`.
+
+    The cache lives in the store: a run tag and an artifact, written by each session once its
+    verdict is known, so concurrent sessions each read a complete verdict or none. None on a miss,
+    and on any failure to read (a miss only costs a validation).
+    """
+    client = client_for(settings)
+    try:
+        experiment = client.get_experiment_by_name(settings.experiment_name)
+        if experiment is None:
+            return None
+        runs = client.search_runs(
+            [experiment.experiment_id], filter_string=f"tags.`{TAG_DATA_VERDICT_KEY}` = '{key}'",
+            max_results=5, order_by=["attributes.start_time DESC"],
+        )
+        for run in runs:
+            with tempfile.TemporaryDirectory(prefix="mlgate-verdict-") as folder:
+                try:
+                    path = client.download_artifacts(run.info.run_id, DATA_VERDICT_ARTIFACT, folder)
+                except (MlflowException, OSError):
+                    continue
+                return run.info.run_id, Path(path).read_text(encoding="utf-8")
+    except (MlflowException, OSError):
+        return None
+    return None
+
+
+def record_data_verdict(client: MlflowClient, run_id: str, key: str, verdict_json: Path, reused_from: str = "") -> None:
+    """The verdict as an artifact, then the key as a tag: a reader that finds the tag finds the artifact."""
+    client.log_artifact(run_id, str(verdict_json), artifact_path=str(Path(DATA_VERDICT_ARTIFACT).parent))
+    set_tags(client, run_id, {TAG_DATA_VERDICT_KEY: key, **({TAG_DATA_VERDICT_FROM: reused_from} if reused_from else {})})
 
 
 def log_values(client: MlflowClient, run_id: str, params: dict | None = None, metrics: dict | None = None) -> None:

@@ -40,6 +40,8 @@ class GateReport:
     perf: dict[str, Any] = field(default_factory=dict)
     # What serves the candidate: engine (onnxruntime or scikit-learn), precision, why not compiled.
     serving: dict[str, Any] = field(default_factory=dict)
+    # The data verdict's key and, when it was reused from the store, the run that computed it.
+    data_verdict: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:
@@ -88,6 +90,7 @@ class GateReport:
                 "",
                 f"McNemar exact p-value (candidate worse): {_fmt(c.get('p_value'))}",
             ]
+        lines += _data_verdict_lines(self.data_verdict)
         if self.serving:
             engine = self.serving.get("engine", "")
             why = self.serving.get("compile_skipped_because", "")
@@ -109,6 +112,14 @@ class GateReport:
         md.write_text(self.to_markdown(), encoding="utf-8")
         js.write_text(self.to_json(), encoding="utf-8")
         return [md, js]
+
+
+def _data_verdict_lines(verdict: dict[str, Any]) -> list[str]:
+    if not verdict.get("cached_from"):
+        return []
+    return ["", "## Data verdict", "",
+            f"Reused from run `{verdict['cached_from']}`: the same dataset bytes, suite and judges "
+            f"(key `{verdict.get('key', '')[:16]}`); great_expectations did not run in this session."]
 
 
 def _plain(value: Any) -> Any:
