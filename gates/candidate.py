@@ -38,6 +38,8 @@ class Candidate:
     input_example: Any = _filled_by("trained_model")  # five training rows, as logged
     reports_dir: Path = _filled_by("holdout_metrics")  # reports and plots for the bundle
     quality: dict[str, float] = _filled_by("holdout_metrics")  # accuracy, macro_f1, roc_auc
+    metrics: Any = _filled_by("holdout_metrics")  # model.evaluation.HoldoutMetrics: the plots are drawn from it
+    holdout: Any = _filled_by("holdout_metrics")  # the holdout Dataset it was scored on
     validation_json: Path | None = _filled_by("data_validation", default=None)  # optional: no suite, no file
     # The candidate compiled for serving (model.serving.compiled.Compilation): its
     # CompiledModel, or why there is none.

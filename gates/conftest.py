@@ -189,15 +189,17 @@ def compilation(trained_model, split: Split, settings: Settings, gate_run: str, 
 def holdout_metrics(trained_model, split: Split, gate_run: str, candidate: Candidate, tmp_path_factory):
     """Holdout scores, logged with the reports and plots they come from."""
     from model import tracking
-    from model.evaluation import compute_metrics, write_reports
+    from model.evaluation import compute_metrics, write_texts
 
     metrics = compute_metrics(trained_model, split.holdout)
     reports_dir = tmp_path_factory.mktemp("reports")
-    write_reports(trained_model, split.holdout, metrics, reports_dir)
+    write_texts(metrics, reports_dir)  # the plots are drawn at promotion (gates/verdict.py)
     scalars = metrics.scalars()
     tracking.log_values(candidate.client, gate_run, metrics=scalars)
     tracking.log_files(candidate.client, gate_run, reports_dir, "reports")
     candidate.reports_dir = reports_dir
+    candidate.metrics = metrics
+    candidate.holdout = split.holdout
     candidate.quality = {k: scalars[k] for k in ("accuracy", "macro_f1", "roc_auc") if k in scalars}
     return metrics
 

@@ -146,6 +146,16 @@ def _promote(settings, candidate: Candidate, report: GateReport, trusted, artifa
         moved = f"cannot read the current champion: {error}."
     if moved:
         return refused(moved)
+    try:  # drawn only now, by a session that will promote: matplotlib costs seconds
+        from model import tracking
+        from model.evaluation import write_plots
+
+        (metrics, holdout) = candidate.require("metrics", "holdout")
+        plots = write_plots(model, holdout, metrics, reports_dir)
+        for plot in plots:
+            tracking.log_files(client, run_id, plot, "reports")
+    except Exception as error:  # the disk, the store: the session fails, nothing moves
+        return refused(f"promotion failed: {type(error).__name__}: {error}")
     outputs = promotion.SessionOutputs(reports_dir, candidate.validation_json, trusted, compilation.compiled)
     try:
         done = promotion.promote(

@@ -110,16 +110,28 @@ def compare_with_champion(candidate, champion, holdout: Dataset) -> ChampionComp
 
 def write_reports(model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path) -> list[Path]:
     """classification_report.txt, metrics.json and the plots, into `folder`."""
+    return write_texts(metrics, folder) + write_plots(model, holdout, metrics, folder)
+
+
+def write_texts(metrics: HoldoutMetrics, folder: Path) -> list[Path]:
+    """classification_report.txt and metrics.json: cheap, written by every session that scores."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / "classification_report.txt", folder / "metrics.json"]
+    written[0].write_text(metrics.report_text, encoding="utf-8")
+    summary = {k: v for k, v in asdict(metrics).items() if k != "report_text"}
+    written[1].write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    return written
+
+
+def write_plots(model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path) -> list[Path]:
+    """The confusion matrix, ROC and PR curves: matplotlib costs seconds, so only a promoting session draws them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     folder.mkdir(parents=True, exist_ok=True)
-    written = [folder / "classification_report.txt", folder / "metrics.json"]
-    written[0].write_text(metrics.report_text, encoding="utf-8")
-    summary = {k: v for k, v in asdict(metrics).items() if k != "report_text"}
-    written[1].write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    written = []
 
     features = as_model_input(holdout.features)
     labels = holdout.labels

@@ -171,11 +171,17 @@ def schema_rows(schema: Schema, min_rows: int = 1, max_rows: int = MAX_BATCH_ROW
     return st.lists(row, min_size=min_rows, max_size=max_rows).map(lambda rows: as_frame(schema, rows))
 
 
-def random_frame(schema: Schema, rows: int, rng) -> pd.DataFrame:
+def random_frame(schema: Schema, rows: int, rng, edges: bool = False) -> pd.DataFrame:
     """`rows` rows the suite accepts, drawn column by column with numpy: the bounds themselves,
-    values inside them, categories, and missing values where the suite allows them."""
+    values inside them, categories, and missing values where the suite allows them.
+
+    `edges`: also rows the suite would refuse but a server may be sent: missing (NaN) in
+    any column and categories training never saw.
+    """
     columns = {}
     for column in schema.columns:
+        if edges:
+            column = ColumnSchema(column.name, column.numeric, column.low, column.high, column.categories, True)
         pick = rng.random(rows)
         if column.categories:
             values = np.array(column.categories, dtype=object)[rng.integers(0, len(column.categories), rows)]
@@ -185,7 +191,9 @@ def random_frame(schema: Schema, rows: int, rng) -> pd.DataFrame:
             values[pick < EDGE_SHARE] = column.low
             values[(pick >= EDGE_SHARE) & (pick < 2 * EDGE_SHARE)] = column.high
         if column.nullable:
-            values[pick > 1 - EDGE_SHARE] = math.nan if column.numeric else None
+            values[pick > 1 - EDGE_SHARE] = math.nan if column.numeric or edges else None
+        if edges and not column.numeric:
+            values[(pick > 1 - 2 * EDGE_SHARE) & (pick <= 1 - EDGE_SHARE)] = UNSEEN_CATEGORY
         columns[column.name] = pd.Series(values, dtype=float if column.numeric else object)
     return pd.DataFrame(columns, columns=schema.names)
 
@@ -224,6 +232,15 @@ def _short(value: Any) -> str:
 
 
 UNSEEN_CATEGORY = "__mlgate_unseen__"
+
+
+def edge_frames(schema: Schema, min_rows: int = FRAME_ROWS[0], max_rows: int = FRAME_ROWS[1]):
+    """Whole frames at the schema's edges (random_frame with `edges`), one per example, from a seed."""
+    from hypothesis import strategies as st
+
+    return st.tuples(st.integers(min_rows, max_rows), st.integers(0, 2**32 - 1)).map(
+        lambda drawn: random_frame(schema, drawn[0], np.random.default_rng(drawn[1]), edges=True)
+    )
 
 
 def edge_rows(schema: Schema, min_rows: int = 1, max_rows: int = MAX_BATCH_ROWS):
