@@ -82,7 +82,8 @@ class Background:
     trusted_types: Future | None = None  # list[str], once the model is trained
 
     @classmethod
-    def start(cls, settings: Settings) -> "Background":
+    def start(cls, settings: Settings, validate: bool = True) -> "Background":
+        """Read the bytes; judge them too when a data gate was collected (`pytest gates/model` needs no verdict)."""
         executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlgate-background")
         try:
             content = read_bytes(settings.dataset)
@@ -91,7 +92,11 @@ class Background:
             failed: Future = Future()
             failed.set_exception(error)
             return cls(executor, failed, failed)
-        validation = executor.submit(_judge, settings, content)
+        if validate:
+            validation = executor.submit(_judge, settings, content)
+        else:
+            validation = Future()
+            validation.set_result(DataVerdict(None))
         dataset: Future[Dataset] = executor.submit(load_dataset, settings.dataset, settings.target, content)
         return cls(executor, dataset, validation)
 

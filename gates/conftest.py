@@ -263,7 +263,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     outcomes = session.config.stash[OUTCOMES_KEY]
     outcomes.collect(session.items)
     if outcomes.collected:
-        session.config.stash[BACKGROUND_KEY] = Background.start(session.config.stash[SETTINGS_KEY])
+        data_gates = any(family == "data" for family, _ in outcomes.collected.values())
+        session.config.stash[BACKGROUND_KEY] = Background.start(session.config.stash[SETTINGS_KEY], validate=data_gates)
 
 
 # A wrapper that runs first: pytest-benchmark saves --benchmark-json before its own yield,
