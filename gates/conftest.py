@@ -30,7 +30,7 @@ from gates.stash import (
 from gates.verdict import finish_session
 from model.data import DataError, Dataset, Split, check_target, read_sample, split_holdout
 from model.settings import Settings, SettingsError
-from model.training import as_model_input, check_pipeline
+from model.training import as_model_input, check_pipeline, resolve_pipeline
 
 GATES_DIR = Path(__file__).parent
 FAMILY_ORDER = {"model": 0, "data": 1, "perf": 2}
@@ -45,7 +45,12 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = config.stash[SETTINGS_KEY]
     try:
         check_target(settings)
-        check_pipeline(read_sample(settings.dataset, settings.target), settings)
+        try:
+            sample = read_sample(settings.dataset, settings.target)
+        except DataError:  # rows the data gate will name; the function is still imported here
+            resolve_pipeline(settings.pipeline)
+        else:
+            check_pipeline(sample, settings)
     except (SettingsError, DataError) as error:
         raise pytest.UsageError(f"mlgate: {error}") from None
     tracking.quiet_progress_bars()
