@@ -460,7 +460,8 @@ def _merge_skl2onnx(graph: Graph, inputs, output, features: str, converted: onnx
     sub = converted.graph
     prefix = "est_"
     nodes = list(graph.nodes)
-    if sub.input[0].type.tensor_type.elem_type == TensorProto.FLOAT:
+    float_input = sub.input[0].type.tensor_type.elem_type == TensorProto.FLOAT
+    if float_input:
         float_features = features + "_float"
         nodes.append(helper.make_node("Cast", [features], [float_features], to=TensorProto.FLOAT))
         features = float_features
@@ -486,9 +487,9 @@ def _merge_skl2onnx(graph: Graph, inputs, output, features: str, converted: onnx
         initializers.append(copy)
     proba_output = next((o for o in sub.output if "prob" in o.name), sub.output[-1])
     proba = rename(proba_output.name)
-    # Always cast: onnxmltools' tree converters declare a double output for a double input but
-    # their TreeEnsembleClassifier yields float32 (Cast to the same type is a no-op).
-    proba = _cast_double(nodes, proba)
+    # A float input (onnxmltools' boosting converters) gives float probabilities, whatever is declared.
+    if float_input or proba_output.type.tensor_type.elem_type != TensorProto.DOUBLE:
+        proba = _cast_double(nodes, proba)
     nodes.append(helper.make_node("Identity", [proba], ["probabilities"]))
     opsets = {o.domain: o.version for o in converted.opset_import}
     opsets[""] = max(opsets.get("", ONNX_OPSET), ONNX_OPSET)
