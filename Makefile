@@ -18,7 +18,7 @@ help:
 $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,boosting]"
 	touch $@
 
 ## Create .venv with mlgate and its dependencies

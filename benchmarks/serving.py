@@ -174,7 +174,7 @@ def run(args, project: Path, overrides: dict[str, str], environ, logs: Path) -> 
     model_uri = args.model_uri or settings.champion_uri
     tracking.quiet_progress_bars()
     try:
-        servable = load_servable(model_uri, settings.tracking_uri)
+        servable = load_servable(model_uri, settings.tracking_uri, tracking.user_code(settings))
     except TrackingError as error:
         raise SystemExit(f"benchmarks/serving.py: {error}") from None
     features = as_model_input(load_dataset(settings.dataset, settings.target).features)

@@ -4,8 +4,11 @@ The dataset is read once, as bytes: the model trains on them and the data
 gate judges the very same bytes, whatever happens to the file meanwhile.
 The data gate runs in a child process (`python -m model validate --stdin`):
 importing great_expectations costs ~2 s of pure-Python work that would hold
-the GIL in a thread, and in a child process it runs on the other core. The
-model's skops trusted types (a full serialization) are computed on a thread.
+the GIL in a thread, and in a child process it runs on the other core. Before
+that, the store is asked for a verdict a past session recorded for the same
+bytes, suite and judges (model.data_verdicts): on a hit no child is started and
+great_expectations is never imported. The model's skops trusted types (a full
+serialization) are computed on a thread.
 """
 
 from __future__ import annotations
@@ -48,15 +51,39 @@ def _validate_in_child(settings: Settings, content: bytes | None):
         return SuiteValidation.from_json(out.read_text(encoding="utf-8"))
 
 
+@dataclass(frozen=True)
+class DataVerdict:
+    validation: object  # SuiteValidation, or None without a suite
+    key: str = ""  # model.data_verdicts.verdict_key; empty without a suite
+    cached_from: str = ""  # the run whose recorded verdict was reused; empty: validated in this session
+
+
+def _judge(settings: Settings, content: bytes | None) -> DataVerdict:
+    """The recorded verdict for this key if the store has one, else a fresh validation."""
+    from model import tracking
+    from model.data_verdicts import verdict_key
+    from model.expectations import SuiteValidation
+
+    if not settings.suite_path.is_file():
+        return DataVerdict(None)
+    key = verdict_key(settings, content)
+    found = tracking.find_data_verdict(settings, key)
+    if found is not None:
+        run_id, text = found
+        return DataVerdict(SuiteValidation.from_json(text), key, run_id)
+    return DataVerdict(_validate_in_child(settings, content), key)
+
+
 @dataclass
 class Background:
     executor: ThreadPoolExecutor
     dataset: Future  # Dataset
-    validation: Future  # SuiteValidation, or None without a suite
+    validation: Future  # DataVerdict
     trusted_types: Future | None = None  # list[str], once the model is trained
 
     @classmethod
-    def start(cls, settings: Settings) -> "Background":
+    def start(cls, settings: Settings, validate: bool = True) -> "Background":
+        """Read the bytes; judge them too when a data gate was collected (`pytest gates/model` needs no verdict)."""
         executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlgate-background")
         try:
             content = read_bytes(settings.dataset)
@@ -65,14 +92,18 @@ class Background:
             failed: Future = Future()
             failed.set_exception(error)
             return cls(executor, failed, failed)
-        validation = executor.submit(_validate_in_child, settings, content)
+        if validate:
+            validation = executor.submit(_judge, settings, content)
+        else:
+            validation = Future()
+            validation.set_result(DataVerdict(None))
         dataset: Future[Dataset] = executor.submit(load_dataset, settings.dataset, settings.target, content)
         return cls(executor, dataset, validation)
 
-    def compute_trusted_types(self, model) -> None:
+    def compute_trusted_types(self, model, code: tuple[str, ...] = ()) -> None:
         from model.tracking import trusted_types
 
-        self.trusted_types = self.executor.submit(trusted_types, model)
+        self.trusted_types = self.executor.submit(trusted_types, model, code)
 
     def finish(self) -> list[str] | None:
         """Stop the threads; the trusted types if they were computed (None: compute later)."""

@@ -81,3 +81,4 @@ class Findings:
     latency_seconds: dict[str, list[float]] = field(default_factory=dict)
     # The training-drift gate's table (monitoring.drift.drift_table) and against which champion.
     drift: dict[str, Any] = field(default_factory=dict)
+    data_verdict: dict[str, Any] = field(default_factory=dict)  # key, cached_from: the run it was reused from

@@ -23,13 +23,14 @@ from gates.stash import (
     CANDIDATE_KEY,
     FINDINGS_KEY,
     OUTCOMES_KEY,
+    SCOREBOARD_KEY,
     SETTINGS_KEY,
     VERDICT_KEY,
 )
 from gates.verdict import finish_session
-from model.data import DataError, Dataset, Split, check_target, split_holdout
+from model.data import DataError, Dataset, Split, check_target, read_sample, split_holdout
 from model.settings import Settings, SettingsError
-from model.training import as_model_input, resolve_estimator
+from model.training import as_model_input, check_pipeline, resolve_pipeline
 
 GATES_DIR = Path(__file__).parent
 FAMILY_ORDER = {"model": 0, "data": 1, "perf": 2}
@@ -65,7 +66,12 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     try:
         check_target(settings)
-        resolve_estimator(settings.estimator, settings.estimator_params)
+        try:
+            sample = read_sample(settings.dataset, settings.target)
+        except DataError:  # rows the data gate will name; the function is still imported here
+            resolve_pipeline(settings.pipeline)
+        else:
+            check_pipeline(sample, settings)
     except (SettingsError, DataError) as error:
         raise pytest.UsageError(f"mlgate: {error}") from None
     tracking.quiet_progress_bars()
@@ -130,11 +136,13 @@ def holdout_frame(split: Split):
 
 @pytest.fixture(scope="session")
 def trained_model(
-    dataset: Dataset, split: Split, settings: Settings, gate_run: str, candidate: Candidate, background: Background
+    dataset: Dataset, split: Split, settings: Settings, gate_run: str, candidate: Candidate, background: Background,
+    pytestconfig,
 ):
-    """The candidate, trained once; its parameters go on the run."""
+    """The candidate, trained once; its parameters, its data's fingerprint and the code that defines it go on the run."""
     from model import tracking
     from model.data import fingerprint
+    from model.provenance import git_state, pipeline_source_sha256
     from model.training import train_model
 
     started = time.perf_counter()
@@ -142,6 +150,7 @@ def trained_model(
     params = {
         "dataset": settings.dataset_shown,
         "target": settings.target,
+        "pipeline": settings.pipeline,
         "estimator": settings.estimator,
         "holdout_fraction": settings.holdout_fraction,
         "random_seed": settings.random_seed,
@@ -151,11 +160,19 @@ def trained_model(
     }
     metrics = {"train_seconds": time.perf_counter() - started}
     tracking.log_values(candidate.client, gate_run, params=params, metrics=metrics)
-    # The data behind this run, for `python -m model history`: the whole table as the session read it.
-    tracking.set_tags(candidate.client, gate_run, {tracking.TAG_DATA_FINGERPRINT: fingerprint(dataset.frame)})
+    code = {
+        tracking.TAG_PIPELINE: settings.pipeline,
+        tracking.TAG_PIPELINE_SOURCE_SHA256: pipeline_source_sha256(settings.pipeline),
+        # The data behind this run, for `python -m model history`: the whole table as the session read it.
+        tracking.TAG_DATA_FINGERPRINT: fingerprint(dataset.frame),
+    }
+    git = git_state(pytestconfig.rootpath)
+    if git is not None:
+        code |= {tracking.TAG_GIT_COMMIT: git.commit, tracking.TAG_GIT_DIRTY: str(git.dirty).lower()}
+    tracking.set_tags(candidate.client, gate_run, code)
     candidate.model = model
     candidate.input_example = as_model_input(split.train.features.head(5))
-    background.compute_trusted_types(model)
+    background.compute_trusted_types(model, tracking.user_code(settings))
     return model
 
 
@@ -208,15 +225,13 @@ def holdout_metrics(
     """Holdout scores, logged with the reports and plots they come from."""
     from model import tracking
     from model.data import class_names
-    from model.evaluation import compute_metrics, write_plots, write_reports
+    from model.evaluation import compute_metrics, write_plots, write_texts
     from model.session.plots import plot_title
 
     metrics = compute_metrics(trained_model, split.holdout)
     names = class_names(settings.dataset)
     reports_dir = tmp_path_factory.mktemp("reports")
-    # Not registered yet: the run names this candidate; the bundle's plots are redrawn with its version.
-    title = plot_title(settings.model_name, f"candidate (run {gate_run[:8]})", settings.dataset_shown)
-    write_reports(trained_model, split.holdout, metrics, reports_dir, title, names)
+    write_texts(metrics, reports_dir, names)  # plots cost seconds: drawn at promotion, titled with the version
     scalars = metrics.scalars()
     tracking.log_values(candidate.client, gate_run, metrics=scalars)
     tracking.log_files(candidate.client, gate_run, reports_dir, "reports")
@@ -264,16 +279,24 @@ def champion(settings: Settings, gate_run: str, candidate: Candidate):
 
 
 @pytest.fixture(scope="session")
-def data_validation(dataset: Dataset, gate_run: str, candidate: Candidate, background: Background, tmp_path_factory):
-    """The suite run once on the whole table; each data gate reads one expectation."""
+def data_validation(
+    dataset: Dataset, gate_run: str, candidate: Candidate, findings: Findings, background: Background, tmp_path_factory
+):
+    """The suite run once on the whole table (or its verdict reused from the store); each data gate reads one expectation."""
     from model import tracking
 
-    validation = background.validation.result()
+    verdict = background.validation.result()
+    validation = verdict.validation
     if validation is None:
         return None
-    path = tmp_path_factory.mktemp("validation") / "data_validation.json"
+    folder = tmp_path_factory.mktemp("validation")
+    path = folder / "data_validation.json"
     path.write_text(json.dumps(validation.result_json, indent=2, default=str), encoding="utf-8")
     tracking.log_files(candidate.client, gate_run, path, "data_validation")
+    whole = folder / Path(tracking.DATA_VERDICT_ARTIFACT).name
+    whole.write_text(validation.to_json(), encoding="utf-8")
+    tracking.record_data_verdict(candidate.client, gate_run, verdict.key, whole, verdict.cached_from)
+    findings.data_verdict = {"key": verdict.key, "cached_from": verdict.cached_from}
     candidate.validation_json = path
     return validation
 
@@ -304,7 +327,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     outcomes = session.config.stash[OUTCOMES_KEY]
     outcomes.collect(session.items)
     if outcomes.collected:
-        session.config.stash[BACKGROUND_KEY] = Background.start(session.config.stash[SETTINGS_KEY])
+        data_gates = any(family == "data" for family, _ in outcomes.collected.values())
+        session.config.stash[BACKGROUND_KEY] = Background.start(session.config.stash[SETTINGS_KEY], validate=data_gates)
 
 
 # A wrapper that runs first: pytest-benchmark saves --benchmark-json before its own yield,
@@ -330,10 +354,14 @@ def pytest_exception_interact(node, call, report) -> None:
         pytest.exit(lost, returncode=pytest.ExitCode.TESTS_FAILED)
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+# The outermost wrapper, written after its yield: after pytest-benchmark's tables and pytest's
+# short summary, so the verdict and the scoreboard are the last thing before the closing line.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config):
+    result = yield
     verdict = config.stash.get(VERDICT_KEY, None)
-    if not verdict:
-        return
-    terminalreporter.section("mlgate")
-    for line in verdict:
-        terminalreporter.write_line(line)
+    if verdict:
+        terminalreporter.section("mlgate")
+        for line in [*verdict, *config.stash.get(SCOREBOARD_KEY, [])]:
+            terminalreporter.write_line(line)
+    return result

@@ -92,8 +92,11 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         scores=findings.scores,
         class_names=findings.class_names,
         drift=findings.drift,
+        data_verdict=findings.data_verdict,
     )
     artifacts = Path(settings.artifacts_dir)
+    # Before promotion: once it promotes, the champion is the candidate itself.
+    config.stash[stash.SCOREBOARD_KEY] = _scoreboard(settings, candidate, results)
     verdict: list[str] = []
     if not report.reasons:
         report, verdict = _promote(settings, candidate, findings, report, trusted, artifacts)
@@ -109,7 +112,31 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     verdict += [f"Tagged {settings.model_name} version {v} abandoned: {why}." for v, why in report.abandoned.items()]
     verdict += _record_on_run(settings, candidate, report, artifacts)
+    if findings.data_verdict.get("cached_from"):
+        verdict.append(
+            f"Data verdict reused from run {findings.data_verdict['cached_from']} (same dataset bytes, suite and "
+            "judges): great_expectations was not imported."
+        )
     config.stash[stash.VERDICT_KEY] = verdict
+
+
+def _scoreboard(settings, candidate: Candidate, results: list[GateResult]) -> list[str]:
+    """The candidate's holdout scores against those the current champion recorded, as terminal lines."""
+    from model import tracking
+    from model.session import scoreboard
+
+    failed = [g.name for g in results if g.status not in ("passed", "not run")]
+    if not candidate.has("quality"):
+        return scoreboard.render([], None, failed)
+    champion, version = None, None
+    try:
+        registered = tracking.champion_version(settings, candidate.client)
+    except Exception as error:  # the scoreboard informs; it must not cost the verdict
+        return [f"candidate vs champion: cannot read the champion ({type(error).__name__}: {error})."]
+    if registered is not None:
+        champion, version = tracking.gate_scores(dict(registered.tags)), str(registered.version)
+    status = {g.name: g.status for g in results}
+    return scoreboard.render(scoreboard.rows(candidate.quality, champion, status), version, failed)
 
 
 def _promote(

@@ -77,7 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
     model_uri = args.model_uri or settings.champion_uri
     tracking.quiet_progress_bars()  # a download bar in a server's log is noise
     try:
-        servable = load_servable(model_uri, settings.tracking_uri)
+        servable = load_servable(model_uri, settings.tracking_uri, tracking.user_code(settings))
         # Checked before any socket opens: a signature we cannot serve is a start-up error.
         server.check_servable(servable)
     except (TrackingError, ValueError) as error:

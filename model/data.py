@@ -86,6 +86,15 @@ def read_columns(dataset: str) -> list[str]:
     return list(_read_csv(Path(dataset), nrows=0).columns)
 
 
+def read_sample(dataset: str, target: str, rows: int = 200) -> pd.DataFrame:
+    """The feature columns of a dataset's first rows: enough to check a pipeline function at start-up."""
+    if dataset.startswith(BUNDLED_PREFIX):
+        frame = _load_bundled(dataset.removeprefix(BUNDLED_PREFIX)).head(rows)
+    else:
+        frame = _read_csv(Path(dataset), nrows=rows)
+    return frame.drop(columns=[target], errors="ignore")
+
+
 def check_target(settings: Settings) -> None:
     """Fail at start-up, not after training, when the label column is absent."""
     columns = read_columns(settings.dataset)

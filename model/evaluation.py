@@ -112,24 +112,33 @@ def write_reports(
     model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path, title: str = "", names: dict[str, str] | None = None
 ) -> list[Path]:
     """classification_report.txt, metrics.json and the plots, into `folder`."""
+    return write_texts(metrics, folder, names) + write_plots(model, holdout, metrics, folder, title, names)
+
+
+def write_texts(metrics: HoldoutMetrics, folder: Path, names: dict[str, str] | None = None) -> list[Path]:
+    """classification_report.txt and metrics.json (classes named): cheap, written by every session that scores."""
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "classification_report.txt", folder / "metrics.json"]
     written[0].write_text(metrics.report_text, encoding="utf-8")
     summary = {k: v for k, v in asdict(metrics).items() if k != "report_text"}
     summary["class_names"] = {str(c): (names or {}).get(str(c), str(c)) for c in metrics.labels}
     written[1].write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-    return written + write_plots(model, holdout, metrics, folder, title, names)
+    return written
 
 
 def write_plots(
     model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path, title: str, names: dict[str, str] | None = None
 ) -> list[Path]:
-    """The confusion matrix, ROC and precision-recall curves, titled `title`, classes by their names."""
+    """The confusion matrix, ROC and precision-recall curves, titled `title`, classes by their names.
+
+    matplotlib costs seconds, so only a promoting session draws them.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    folder.mkdir(parents=True, exist_ok=True)
     features = as_model_input(holdout.features)
     labels = holdout.labels
     classes = model.classes_

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,7 +47,11 @@ class Settings:
     expectations_dir: str = "gates/expectations"
 
     # --- model ---
-    # A scikit-learn classifier as `module.ClassName`.
+    # The function that builds the unfitted model, as `package.module:function`: it receives the
+    # training features and these settings. The default, in model/pipeline.py, is the file to edit.
+    pipeline: str = "model.pipeline:build_pipeline"
+    # Any scikit-learn-API classifier class as `module.ClassName` (lightgbm.LGBMClassifier and
+    # xgboost.XGBClassifier with the `boosting` extra); the default pipeline ends in it.
     estimator: str = "sklearn.ensemble.RandomForestClassifier"
     # Keyword arguments for the estimator (random_state is set from random_seed).
     estimator_params: Mapping[str, Any] = field(
@@ -168,6 +173,7 @@ _FRACTIONS = {
     "compiled_parity_atol",
     "max_prediction_share_shift",
 }
+_PIPELINE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _PATHS = {"dataset", "expectations_dir", "artifacts_dir"}
 _TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}
 
@@ -201,6 +207,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
     if expected in (int, float) and name not in _FRACTIONS | {"random_seed"} and value <= 0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0")
+    if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
+        raise SettingsError(
+            f"{where} is {value!r}; it must name a function as 'package.module:function', "
+            "such as 'model.pipeline:build_pipeline'"
+        )
     if expected is dict:
         return _frozen(value)
     return value

@@ -49,9 +49,16 @@ TAG_GATED_AT = "mlgate.gated_at"  # unix time of the green session (version)
 TAG_SERVING_ENGINE = "mlgate.serving_engine"  # onnxruntime or scikit-learn: what serves it (run, version)
 TAG_COMPILE_SKIPPED_BECAUSE = "mlgate.compile_skipped_because"  # why it serves scikit-learn (run, version)
 TAG_CLAIMED_BY_VERSION = "mlgate.claimed_by_version"  # who holds a succession claim (claim_succession)
+TAG_PIPELINE = "mlgate.pipeline"  # the `pipeline` setting: package.module:function (run)
+TAG_PIPELINE_SOURCE_SHA256 = "mlgate.pipeline_source_sha256"  # SHA-256 of that function's source (run)
+TAG_GIT_DIRTY = "mlgate.git_dirty"  # "true" when the tree differed from that commit (run)
+TAG_DATA_VERDICT_KEY = "mlgate.data_verdict_key"  # what the data verdict depends on (model.data_verdicts) (run)
+TAG_DATA_VERDICT_FROM = "mlgate.data_verdict_from"  # the run whose recorded verdict this session reused (run)
+# The data gate's full verdict (SuiteValidation JSON) on the run that computed or reused it.
+DATA_VERDICT_ARTIFACT = "data_validation/suite_validation.json"
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
 TAG_DATA_FINGERPRINT = "mlgate.data_fingerprint"  # sha256 of the table the session read (run, version)
-# MLflow's own tag for the commit that ran (set by `mlflow run`, and by us from a git checkout).
+# MLflow's own tag for the commit that ran (set by `mlflow run`, and by the session: model/provenance.py).
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
 # A champion imported from a bundle (python -m model import-champion), not gated in this store:
@@ -77,9 +84,14 @@ STORE_LOCK_WAIT_SECONDS = 300.0
 
 CHAMPION_ALIAS = "champion"
 MODEL_ARTIFACT_NAME = "model"
-# A skops model may only ask us to trust types from these packages.
+# A skops model may only ask us to trust types from these packages ...
 TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.")
-# What the logged model needs to run, pinned to what trained it.
+# ... and from its estimator's own package. Each estimator package mlgate knows, with the exact
+# types outside it that its models hold (LightGBM keeps an OrderedDict of parameters).
+ESTIMATOR_PACKAGE_TYPES = {"lightgbm": ("collections.OrderedDict",), "xgboost": ()}
+# mlgate's own types a model may hold: XGBoost's labels encoded as 0..n-1 (model/labels.py).
+MLGATE_MODEL_TYPES = ("model.labels.EncodedLabels",)
+# What the logged model needs to run, pinned to what trained it (plus its estimator's package).
 MODEL_REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "numpy", "pandas", "scipy")
 
 
@@ -271,16 +283,8 @@ def _fluent_store(uri: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _code_identity() -> dict[str, str]:
-    """The commit of the checkout the session runs in, when it is one: what `history` shows as its code."""
-    from mlflow.utils.git_utils import get_git_commit
-
-    commit = get_git_commit(os.getcwd())
-    return {TAG_GIT_COMMIT: commit} if commit else {}
-
-
 def start_gate_run(settings: Settings, client: MlflowClient) -> str:
-    """One run for the whole session; `mlflow run` hands us its own in MLFLOW_RUN_ID (its commit tagged)."""
+    """One run for the whole session; `mlflow run` hands us its own in MLFLOW_RUN_ID."""
     run_id = os.environ.get("MLFLOW_RUN_ID")
     try:
         if run_id:
@@ -290,7 +294,7 @@ def start_gate_run(settings: Settings, client: MlflowClient) -> str:
         run = client.create_run(
             _experiment_id(settings, client),
             run_name=f"gates-{settings.dataset_name}",
-            tags={TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown, **_code_identity()},
+            tags={TAG_GATE_STATUS: STATUS_RUNNING, TAG_DATASET: settings.dataset_shown},
         )
     except MlflowException as error:
         raise TrackingError(
@@ -317,22 +321,52 @@ def finish_run(client: MlflowClient, run_id: str, passed: bool) -> None:
     client.set_terminated(run_id, status="FINISHED" if passed else "FAILED")
 
 
-def trusted_types(model) -> list[str]:
-    """The non-default types skops must trust to load `model`, each checked."""
+def estimator_package(model) -> str:
+    """The top-level package of the model's final classifier (inside a Pipeline and EncodedLabels)."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    final = getattr(final, "classifier", final) if type(final).__name__ == "EncodedLabels" else final
+    return type(final).__module__.split(".")[0]
+
+
+def user_code(settings: Settings) -> tuple[str, ...]:
+    """The user's code a model may hold types from: the pipeline function's module (its own
+    transformers, FunctionTransformer's functions) and the estimator's package."""
+    return (settings.pipeline.partition(":")[0], settings.estimator.split(".")[0])
+
+
+def _refused(types, packages) -> list[str]:
+    """The types outside the allowlist grown by `packages` (each an estimator's top-level package)."""
+    prefixes = TRUSTED_TYPE_PREFIXES + tuple(f"{p}." for p in packages)
+    exact = set(MLGATE_MODEL_TYPES).union(*(ESTIMATOR_PACKAGE_TYPES.get(p, ()) for p in packages))
+    return [t for t in types if not t.startswith(prefixes) and t not in exact]
+
+
+def trusted_types(model, code: tuple[str, ...] = ()) -> list[str]:
+    """The non-default types skops must trust to load `model`, each checked.
+
+    Trusted: the base prefixes, the package of the model's own final classifier and
+    `code` (user_code: the modules the settings name as the user's).
+    """
     import skops.io
 
     needed = sorted(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
-    refused = [t for t in needed if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+    packages = [estimator_package(model), *code]
+    refused = _refused(needed, packages)
     if refused:
         raise UntrustedModelError(
             f"the model holds types mlgate will not trust: {refused}; only types from "
-            f"{', '.join(TRUSTED_TYPE_PREFIXES)} may be loaded"
+            f"{', '.join(TRUSTED_TYPE_PREFIXES)}, its estimator's package and the pipeline's module "
+            f"({', '.join(dict.fromkeys(packages))}) may be loaded"
         )
     return needed
 
 
-def _pinned_requirements() -> list[str]:
-    return [f"{name}=={installed_version(name)}" for name in MODEL_REQUIREMENTS]
+def _pinned_requirements(model) -> list[str]:
+    names = list(MODEL_REQUIREMENTS)
+    package = estimator_package(model)
+    if package in ESTIMATOR_PACKAGE_TYPES:
+        names.append({"xgboost": "xgboost-cpu"}.get(package, package))
+    return [f"{name}=={installed_version(name)}" for name in names]
 
 
 def log_and_register(
@@ -364,9 +398,11 @@ def log_and_register(
             name=MODEL_ARTIFACT_NAME,
             signature=signature,
             input_example=input_example,
-            pip_requirements=_pinned_requirements(),
+            pip_requirements=_pinned_requirements(model),
             serialization_format="skops",
-            skops_trusted_types=skops_trusted_types if skops_trusted_types is not None else trusted_types(model),
+            skops_trusted_types=(
+                skops_trusted_types if skops_trusted_types is not None else trusted_types(model, user_code(settings))
+            ),
             run_id=run_id,
             extra_files=[str(f) for f in extra_files] if extra_files else None,
         )
@@ -472,8 +508,13 @@ def download_model(model_uri: str, destination: Path, tracking_uri: str) -> Path
         return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination)))
 
 
-def load_skops_model(model_dir: Path):
-    """Load a logged sklearn model after checking the types it asks us to trust."""
+def load_skops_model(model_dir: Path, code: tuple[str, ...] = ()):
+    """Load a logged sklearn model after checking the types it asks us to trust.
+
+    Trusted: the base prefixes, the estimator packages mlgate knows (a champion may
+    have been trained with another estimator) and `code`, the user's code as the
+    settings name it (user_code).
+    """
     import skops.io
     import yaml
 
@@ -483,7 +524,8 @@ def load_skops_model(model_dir: Path):
             f"the model in {model_dir} is not saved with skops; mlgate loads only skops models"
         )
     asked = flavor.get("skops_trusted_types") or []
-    refused = [t for t in asked if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+    packages = [*ESTIMATOR_PACKAGE_TYPES, *code]
+    refused = _refused(asked, packages)
     if refused:
         raise UntrustedModelError(f"the model in {model_dir} asks to trust {refused}; refused")
     return skops.io.load(model_dir / flavor["pickled_model"], trusted=asked)
@@ -505,13 +547,47 @@ def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
         return None
     with tempfile.TemporaryDirectory(prefix="mlgate-champion-") as folder:
         model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder), settings.tracking_uri)
-        model = load_skops_model(model_dir)
+        model = load_skops_model(model_dir, user_code(settings))
         compiled = load_compiled(model_dir)
         profile = load_drift_profile(model_dir)
     return Champion(
         model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags), compiled=compiled,
         drift_profile=profile,
     )
+
+
+def find_data_verdict(settings: Settings, key: str) -> tuple[str, str] | None:
+    """(run id, SuiteValidation JSON) of the latest run that recorded a data verdict under `key`.
+
+    The cache lives in the store: a run tag and an artifact, written by each session once its
+    verdict is known, so concurrent sessions each read a complete verdict or none. None on a miss,
+    and on any failure to read (a miss only costs a validation).
+    """
+    client = client_for(settings)
+    try:
+        experiment = client.get_experiment_by_name(settings.experiment_name)
+        if experiment is None:
+            return None
+        runs = client.search_runs(
+            [experiment.experiment_id], filter_string=f"tags.`{TAG_DATA_VERDICT_KEY}` = '{key}'",
+            max_results=5, order_by=["attributes.start_time DESC"],
+        )
+        for run in runs:
+            with tempfile.TemporaryDirectory(prefix="mlgate-verdict-") as folder:
+                try:
+                    path = client.download_artifacts(run.info.run_id, DATA_VERDICT_ARTIFACT, folder)
+                except (MlflowException, OSError):
+                    continue
+                return run.info.run_id, Path(path).read_text(encoding="utf-8")
+    except (MlflowException, OSError):
+        return None
+    return None
+
+
+def record_data_verdict(client: MlflowClient, run_id: str, key: str, verdict_json: Path, reused_from: str = "") -> None:
+    """The verdict as an artifact, then the key as a tag: a reader that finds the tag finds the artifact."""
+    client.log_artifact(run_id, str(verdict_json), artifact_path=str(Path(DATA_VERDICT_ARTIFACT).parent))
+    set_tags(client, run_id, {TAG_DATA_VERDICT_KEY: key, **({TAG_DATA_VERDICT_FROM: reused_from} if reused_from else {})})
 
 
 def log_values(client: MlflowClient, run_id: str, params: dict | None = None, metrics: dict | None = None) -> None:
@@ -585,7 +661,7 @@ class ServableModel:
     drift_profile: Any = None
 
 
-def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
+def load_servable(model_uri: str, tracking_uri: str, code: tuple[str, ...] = ()) -> ServableModel:
     """Load `models:/name@alias`, `models:/name/N`, `runs:/...` or a local model folder.
 
     Raises TrackingError with a message fit for a start-up failure.
@@ -610,7 +686,7 @@ def load_servable(model_uri: str, tracking_uri: str) -> ServableModel:
         with tempfile.TemporaryDirectory(prefix="mlgate-serve-") as folder:
             local = Path(model_uri) if Path(model_uri).is_dir() else download_model(model_uri, Path(folder), tracking_uri)
             document = yaml.safe_load((local / "MLmodel").read_text())
-            model = load_skops_model(local)
+            model = load_skops_model(local, code)
             compiled = load_compiled(local)
             profile = load_drift_profile(local)
     except (MlflowException, OSError, KeyError, ValueError) as error:

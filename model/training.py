@@ -1,48 +1,120 @@
-"""Build and fit the scikit-learn pipeline. No MLflow in here."""
+"""Resolve the user's pipeline function and estimator, and fit what it builds. No MLflow in here.
+
+The model itself is built by the function the `pipeline` setting names
+(model/pipeline.py by default): user code, imported by name, checked here.
+"""
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 from sklearn.base import is_classifier
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from model.data import Dataset
+from model.labels import EncodedLabels, needs_encoded_labels
 from model.settings import Settings, SettingsError
 
 
 def resolve_estimator(dotted: str, params: Mapping[str, Any]) -> type:
-    """The estimator class named in the settings, checked before any training."""
+    """The estimator class named in the settings (any scikit-learn-API classifier), checked before training."""
     module_name, _, class_name = dotted.rpartition(".")
-    if not module_name.startswith("sklearn"):
-        raise SettingsError(
-            f"setting 'estimator' is {dotted!r}; it must be a scikit-learn classifier "
-            "such as 'sklearn.ensemble.RandomForestClassifier'"
-        )
+    example = "'sklearn.ensemble.RandomForestClassifier' or 'lightgbm.LGBMClassifier'"
     try:
-        estimator = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
+        estimator = getattr(importlib.import_module(module_name), class_name) if module_name else None
+    except ImportError as error:
         raise SettingsError(
-            f"setting 'estimator' is {dotted!r}, which does not exist; use a class such as "
-            "'sklearn.ensemble.RandomForestClassifier'"
+            f"setting 'estimator' is {dotted!r}, whose module cannot be imported ({error}); use a class "
+            f"such as {example}, and install its package (lightgbm, xgboost: `pip install -e '.[boosting]'`)"
         ) from None
+    except AttributeError:
+        estimator = None
+    if estimator is None:
+        raise SettingsError(
+            f"setting 'estimator' is {dotted!r}, which does not exist; use a class such as {example}"
+        )
     if not (inspect.isclass(estimator) and is_classifier(estimator())):
         raise SettingsError(f"setting 'estimator' is {dotted!r}, which is not a classifier")
     accepted = estimator().get_params()
     unknown = sorted(set(params) - set(accepted))
-    if unknown:
+    # LightGBM and XGBoost pass **kwargs on to their booster: the booster judges those.
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(estimator.__init__).parameters.values())
+    if unknown and not takes_any:
         raise SettingsError(
             f"setting 'estimator_params' has {unknown}, which {class_name} does not take; "
             f"it takes: {', '.join(sorted(accepted))}"
         )
     return estimator
+
+
+def estimator_from_settings(settings: Settings):
+    """An unfitted `estimator` with `estimator_params`, seeded by `random_seed` when it takes a seed."""
+    estimator_class = resolve_estimator(settings.estimator, settings.estimator_params)
+    params = dict(settings.estimator_params)
+    if "random_state" in estimator_class().get_params():
+        params.setdefault("random_state", settings.random_seed)
+    return estimator_class(**params)
+
+
+def resolve_pipeline(dotted: str) -> Callable[[pd.DataFrame, Settings], Any]:
+    """The function the `pipeline` setting names, imported; a SettingsError when it cannot be."""
+    module_name, _, function_name = dotted.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - a user's module may fail in any way; the message names it
+        raise SettingsError(
+            f"setting 'pipeline' is {dotted!r}, whose module {module_name!r} cannot be imported "
+            f"({type(error).__name__}: {error}); fix the module or name an importable one"
+        ) from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise SettingsError(
+            f"setting 'pipeline' is {dotted!r}, but {module_name} has no function {function_name!r}; "
+            "name a function (features, settings) -> unfitted classifier"
+        )
+    return function
+
+
+def build_model(features: pd.DataFrame, settings: Settings):
+    """What the `pipeline` function returns for these features, checked to be an unfitted classifier."""
+    built = resolve_pipeline(settings.pipeline)(features, settings)
+    try:
+        classifier = hasattr(built, "fit") and is_classifier(built)
+    except Exception:  # noqa: BLE001 - scikit-learn's tag lookup fails on objects that are no estimator
+        classifier = False
+    if not classifier:
+        raise SettingsError(
+            f"setting 'pipeline' is {settings.pipeline!r}, which returned {type(built).__name__}, not a "
+            "scikit-learn-API classifier; return an unfitted classifier or a Pipeline ending in one"
+        )
+    return built
+
+
+def check_pipeline(sample: pd.DataFrame, settings: Settings) -> None:
+    """At start-up: the pipeline function, called on a few rows of the features, gives a classifier."""
+    try:
+        build_model(as_model_input(sample), settings)
+    except SettingsError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a user's function may fail in any way; the message names it
+        raise SettingsError(
+            f"setting 'pipeline' is {settings.pipeline!r}, which raised {type(error).__name__}: {error}; "
+            "fix the function"
+        ) from None
+
+
+def with_encoded_labels(model):
+    """The model, its final classifier wrapped in EncodedLabels when it takes labels 0..n-1 only."""
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    if not needs_encoded_labels(final):
+        return model
+    if isinstance(model, Pipeline):
+        return Pipeline([*model.steps[:-1], (model.steps[-1][0], EncodedLabels(final))], memory=model.memory)
+    return EncodedLabels(model)
 
 
 def feature_kinds(features: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -56,35 +128,6 @@ def feature_kinds(features: pd.DataFrame) -> tuple[list[str], list[str]]:
     return numeric, categorical
 
 
-def build_pipeline(features: pd.DataFrame, settings: Settings) -> Pipeline:
-    estimator_class = resolve_estimator(settings.estimator, settings.estimator_params)
-    params = dict(settings.estimator_params)
-    if "random_state" in estimator_class().get_params():
-        params.setdefault("random_state", settings.random_seed)
-    numeric, categorical = feature_kinds(features)
-    preprocess = ColumnTransformer(
-        [
-            (
-                "numeric",
-                Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]),
-                numeric,
-            ),
-            (
-                "categorical",
-                Pipeline(
-                    [
-                        ("impute", SimpleImputer(strategy="most_frequent")),
-                        # Unseen categories at serving time encode as all-zeros, not an error.
-                        ("encode", OneHotEncoder(handle_unknown="ignore")),
-                    ]
-                ),
-                categorical,
-            ),
-        ]
-    )
-    return Pipeline([("preprocess", preprocess), ("estimator", estimator_class(**params))])
-
-
 def as_model_input(features: pd.DataFrame) -> pd.DataFrame:
     """Categorical columns as plain objects: pandas' string dtype trips the imputer."""
     categorical = feature_kinds(features)[1]
@@ -93,8 +136,7 @@ def as_model_input(features: pd.DataFrame) -> pd.DataFrame:
     return features.astype({c: object for c in categorical})
 
 
-def train_model(train: Dataset, settings: Settings) -> Pipeline:
+def train_model(train: Dataset, settings: Settings):
     """Fit on the training split; predictions come back as the original labels."""
     features = as_model_input(train.features)
-    pipeline = build_pipeline(features, settings)
-    return pipeline.fit(features, train.labels)
+    return with_encoded_labels(build_model(features, settings)).fit(features, train.labels)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.behaviour.schema import edge_rows
+from model.behaviour.schema import EXAMPLES_PER_FRAME, edge_frames
 from model.serving.compiled import parity
 
 pytestmark = pytest.mark.model_gate
@@ -44,11 +44,14 @@ def test_compiled_model_matches_on_edge_rows(compilation, trained_model, behavio
     if _not_compiled(compilation, record_gate):
         return
     from hypothesis import given
+    from hypothesis import settings as hypothesis_settings
 
     worst = {"diff": 0.0, "examples": 0}
+    # Whole frames of 32-64 edge rows: the rows of behaviour_max_examples small batches, in an eighth of the calls.
+    frames = hypothesis_settings(gate_hypothesis, max_examples=max(1, -(-gate_hypothesis.max_examples // EXAMPLES_PER_FRAME)))
 
-    @gate_hypothesis
-    @given(edge_rows(behaviour_schema))
+    @frames
+    @given(edge_frames(behaviour_schema))
     def parity_holds(frame):
         result = parity(trained_model, compilation.compiled, frame)
         worst["diff"] = max(worst["diff"], result.max_abs_proba_diff)

@@ -14,12 +14,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from model.training import feature_kinds
 
 # Rows per drawn batch.
 MAX_BATCH_ROWS = 5
+# Rows in one whole frame the generic claims draw per example; one frame stands for
+# EXAMPLES_PER_FRAME of the small batches a search of `behaviour_max_examples` once drew.
+FRAME_ROWS = (32, 64)
+EXAMPLES_PER_FRAME = 8
+# Share of drawn values at each bound of a numeric column, and missing where allowed.
+EDGE_SHARE = 0.1
 # How many values of a row a failure message shows before "…".
 SHOWN_VALUES = 6
 
@@ -164,16 +171,50 @@ def schema_rows(schema: Schema, min_rows: int = 1, max_rows: int = MAX_BATCH_ROW
     return st.lists(row, min_size=min_rows, max_size=max_rows).map(lambda rows: as_frame(schema, rows))
 
 
-def schema_batches(schema: Schema, max_rows: int = MAX_BATCH_ROWS):
-    """One draw for every generic claim: a batch of 2+ rows, one row's index, a row order."""
+def random_frame(schema: Schema, rows: int, rng, edges: bool = False) -> pd.DataFrame:
+    """`rows` rows the suite accepts, drawn column by column with numpy: the bounds themselves,
+    values inside them, categories, and missing values where the suite allows them.
+
+    `edges`: also rows the suite would refuse but a server may be sent: missing (NaN) in
+    any column and categories training never saw.
+    """
+    columns = {}
+    for column in schema.columns:
+        if edges:
+            column = ColumnSchema(column.name, column.numeric, column.low, column.high, column.categories, True)
+        pick = rng.random(rows)
+        if column.categories:
+            values = np.array(column.categories, dtype=object)[rng.integers(0, len(column.categories), rows)]
+        else:
+            values = rng.uniform(column.low, column.high, rows).astype(object)
+        if column.numeric and not column.categories:  # the edges hypothesis favours: each bound, often
+            values[pick < EDGE_SHARE] = column.low
+            values[(pick >= EDGE_SHARE) & (pick < 2 * EDGE_SHARE)] = column.high
+        if column.nullable:
+            values[pick > 1 - EDGE_SHARE] = math.nan if column.numeric or edges else None
+        if edges and not column.numeric:
+            values[(pick > 1 - 2 * EDGE_SHARE) & (pick <= 1 - EDGE_SHARE)] = UNSEEN_CATEGORY
+        columns[column.name] = pd.Series(values, dtype=float if column.numeric else object)
+    return pd.DataFrame(columns, columns=schema.names)
+
+
+def schema_batches(schema: Schema, min_rows: int = FRAME_ROWS[0], max_rows: int = FRAME_ROWS[1]):
+    """One draw for every generic claim: a whole frame, a sub-batch of its rows (indices), a row order.
+
+    The frame is drawn whole (random_frame, from a seed hypothesis draws): one
+    example examines as many rows as many small batches did, at no generation
+    cost per value, and every claim costs one model call per example.
+    """
     from hypothesis import strategies as st
 
-    return schema_rows(schema, min_rows=2, max_rows=max_rows).flatmap(
-        lambda frame: st.tuples(
-            st.just(frame), st.integers(0, len(frame) - 1), st.permutations(range(len(frame)))
+    def frame_of(rows: int):
+        return st.tuples(
+            st.integers(0, 2**32 - 1).map(lambda seed: random_frame(schema, rows, np.random.default_rng(seed))),
+            st.lists(st.integers(0, rows - 1), min_size=1, max_size=min(rows, 8), unique=True).map(sorted),
+            st.randoms(use_true_random=False).map(lambda r: r.sample(range(rows), rows)),
         )
-    )
 
+    return st.integers(min_rows, max_rows).flatmap(frame_of)
 
 
 def describe_row(frame: pd.DataFrame, index: int) -> str:
@@ -191,6 +232,15 @@ def _short(value: Any) -> str:
 
 
 UNSEEN_CATEGORY = "__mlgate_unseen__"
+
+
+def edge_frames(schema: Schema, min_rows: int = FRAME_ROWS[0], max_rows: int = FRAME_ROWS[1]):
+    """Whole frames at the schema's edges (random_frame with `edges`), one per example, from a seed."""
+    from hypothesis import strategies as st
+
+    return st.tuples(st.integers(min_rows, max_rows), st.integers(0, 2**32 - 1)).map(
+        lambda drawn: random_frame(schema, drawn[0], np.random.default_rng(drawn[1]), edges=True)
+    )
 
 
 def edge_rows(schema: Schema, min_rows: int = 1, max_rows: int = MAX_BATCH_ROWS):

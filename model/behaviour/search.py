@@ -7,6 +7,7 @@ puts the candidate's kept draws to the champion.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from model.behaviour.checks import (
     first_line,
     measure,
 )
-from model.behaviour.schema import Schema, schema_batches
+from model.behaviour.schema import EXAMPLES_PER_FRAME, Schema, schema_batches
 from model.behaviour.spec import BehaviourSpec
 
 # --- searching claims with hypothesis ----------------------------------------------------
@@ -32,6 +33,8 @@ from model.behaviour.spec import BehaviourSpec
 # Draws kept per claim for a replay on another model (the champion); the first ones,
 # from hypothesis' generation phase, are the most varied.
 KEPT_DRAWS = 200
+# Perturbations of each declared expectation drawn per example, all scored in one call.
+DRAWS_PER_EXAMPLE = 8
 
 
 @dataclass
@@ -39,6 +42,7 @@ class ClaimOutcome:
     """What a search found for one claim."""
 
     examples: int = 0
+    rows: int = 0  # rows of drawn frames examined (generic claims); 0 for declared ones
     worst: float | None = None
     violation: str | None = None  # the falsifying example's message; None if it held
     draws: list = field(default_factory=list, repr=False)
@@ -78,8 +82,13 @@ def search(
             for claim in active:
                 outcome = outcomes[claim]
                 outcome.examples += 1
+                if not isinstance(drawn, Mapping) and isinstance(drawn[0], pd.DataFrame):
+                    outcome.rows += len(drawn[0])
                 if keep_draws and (max_kept is None or len(outcome.draws) < max_kept):
-                    outcome.draws.append(drawn[claim] if isinstance(drawn, Mapping) else drawn)
+                    if isinstance(drawn, Mapping):  # a list of draws for each declared claim
+                        outcome.draws.extend(drawn[claim][: None if max_kept is None else max_kept - len(outcome.draws)])
+                    else:
+                        outcome.draws.append(drawn)
             try:
                 measured = check(drawn, active)
             except BehaviourViolation as violation:
@@ -120,17 +129,26 @@ def _violation_in(error: BaseException) -> BehaviourViolation | None:
     return None
 
 
-def search_generic(model, schema: Schema, settings) -> dict[str, ClaimOutcome]:
-    """The four generic claims on one stream of batches: four calls to the model per batch.
+def _fewer_examples(settings, per_example: int):
+    """The same search depth in whole frames: `max_examples` / `per_example` examples, at least one."""
+    from hypothesis import settings as hypothesis_settings
 
-    The labels of every drawn row are checked after the search, in one call to
-    `predict`, rather than once per batch.
+    return hypothesis_settings(settings, max_examples=max(1, math.ceil(settings.max_examples / per_example)))
+
+
+def search_generic(model, schema: Schema, settings) -> dict[str, ClaimOutcome]:
+    """The four generic claims on one stream of whole frames: four calls to the model per frame.
+
+    `settings.max_examples` small batches' worth of rows, drawn as frames of
+    FRAME_ROWS rows (EXAMPLES_PER_FRAME batches each): as many rows or more, an
+    eighth of the calls. The labels of every drawn row are checked after the
+    search, in one call to `predict`, rather than once per frame.
     """
     outcomes = search(
         schema_batches(schema),
         lambda drawn, claims: check_generic(model, schema.labels, drawn, claims),
         GENERIC_CLAIMS,
-        settings,
+        _fewer_examples(settings, EXAMPLES_PER_FRAME),
         keep_draws=True,
         max_kept=None,
     )
@@ -163,11 +181,19 @@ def regressed(candidate: ClaimOutcome, on_champion: Sequence[Measurement]) -> bo
 
 
 def search_declared(model, spec: BehaviourSpec, base: pd.DataFrame, settings) -> dict[str, ClaimOutcome]:
-    """Every declared expectation, searched on `base` (the holdout); draws kept for `replay`."""
-    return search(
-        declared_draws(spec, len(base)),
+    """Every declared expectation, searched on `base` (the holdout); draws kept for `replay`.
+
+    Each example draws DRAWS_PER_EXAMPLE perturbations of every expectation and scores
+    them all in one stacked call per answer kind: `settings.max_examples` draws per
+    expectation, as before, in an eighth of the examples and calls.
+    """
+    outcomes = search(
+        declared_draws(spec, len(base), DRAWS_PER_EXAMPLE),
         lambda drawn, claims: check_declared(model, spec, base, drawn, claims),
         [e.name for e in spec.expectations],
-        settings,
+        _fewer_examples(settings, DRAWS_PER_EXAMPLE),
         keep_draws=True,
     )
+    for outcome in outcomes.values():  # draws, not examples, are what the gate reports
+        outcome.examples *= DRAWS_PER_EXAMPLE
+    return outcomes

@@ -20,6 +20,10 @@ probabilities off by up to 0.01 on the default data):
 * Any other estimator goes to skl2onnx's converter with a double input;
   whatever precision that converter reaches, the parity gate measures. If
   skl2onnx has no converter, `compile_model` says so and names the step.
+  LightGBM's and XGBoost's converters come from onnxmltools, registered with
+  skl2onnx when their package is installed (`_register_boosting_converters`);
+  XGBoost's labels, encoded by model.labels.EncodedLabels, map back through
+  the compiled model's `classes`.
 """
 
 from __future__ import annotations
@@ -308,16 +312,43 @@ def _own_translation(estimator) -> Callable | None:
     return None
 
 
+def _register_boosting_converters(estimator) -> bool:
+    """onnxmltools' converter for a LightGBM or XGBoost classifier, made known to skl2onnx; False: not one."""
+    package = type(estimator).__module__.split(".")[0]
+    if package not in ("lightgbm", "xgboost"):
+        return False
+    try:
+        from skl2onnx import update_registered_converter
+        from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+
+        if package == "lightgbm":
+            from lightgbm import LGBMClassifier as kind
+            from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm as convert
+        else:
+            from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost as convert
+            from xgboost import XGBClassifier as kind
+    except ImportError:  # onnxmltools absent: skl2onnx then names the missing converter
+        return False
+    update_registered_converter(
+        kind, f"Mlgate{kind.__name__}", calculate_linear_classifier_output_shapes, convert,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
+    return True
+
+
 def _skl2onnx_estimator(estimator, n_features: int, path: str) -> onnx.ModelProto:
     """skl2onnx's own converter with a double input; Unsupported when it has none."""
     from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import DoubleTensorType
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
+    # onnxmltools' boosting converters take float32 only (a double input converts, but wrongly);
+    # XGBoost and LightGBM read float32 features themselves. _merge_skl2onnx casts to it.
+    tensor_type = FloatTensorType if _register_boosting_converters(estimator) else DoubleTensorType
     options = {id(estimator): {"zipmap": False}}
     try:
         return convert_sklearn(
             estimator,
-            initial_types=[("features", DoubleTensorType([None, n_features]))],
+            initial_types=[("features", tensor_type([None, n_features]))],
             target_opset={"": ONNX_OPSET, "ai.onnx.ml": 3},
             options=options,
         )
@@ -326,7 +357,7 @@ def _skl2onnx_estimator(estimator, n_features: int, path: str) -> onnx.ModelProt
             # Some converters take no options.
             return convert_sklearn(
                 estimator,
-                initial_types=[("features", DoubleTensorType([None, n_features]))],
+                initial_types=[("features", tensor_type([None, n_features]))],
                 target_opset={"": ONNX_OPSET, "ai.onnx.ml": 3},
             )
         except Exception:  # noqa: BLE001
@@ -362,6 +393,8 @@ def compile_model(pipeline, example) -> Compilation:
         return Compilation(None, str(why))
     n_features = len(preprocess.get_feature_names_out())
     classes = np.asarray(estimator.classes_)
+    # Labels encoded as 0..n-1 for the classifier inside: it is what converts; `classes` maps back.
+    estimator = getattr(estimator, "classifier_", estimator) if type(estimator).__name__ == "EncodedLabels" else estimator
 
     inputs = []
     if numeric:
@@ -426,6 +459,12 @@ def _merge_skl2onnx(graph: Graph, inputs, output, features: str, converted: onnx
     """Our preprocessing nodes, then skl2onnx's estimator graph reading `features`."""
     sub = converted.graph
     prefix = "est_"
+    nodes = list(graph.nodes)
+    float_input = sub.input[0].type.tensor_type.elem_type == TensorProto.FLOAT
+    if float_input:
+        float_features = features + "_float"
+        nodes.append(helper.make_node("Cast", [features], [float_features], to=TensorProto.FLOAT))
+        features = float_features
     renamed = {i.name: features for i in sub.input}
 
     def rename(name: str) -> str:
@@ -433,7 +472,6 @@ def _merge_skl2onnx(graph: Graph, inputs, output, features: str, converted: onnx
             return name
         return renamed.get(name, prefix + name)
 
-    nodes = list(graph.nodes)
     for node in sub.node:
         copy = onnx.NodeProto()
         copy.CopyFrom(node)
@@ -449,7 +487,8 @@ def _merge_skl2onnx(graph: Graph, inputs, output, features: str, converted: onnx
         initializers.append(copy)
     proba_output = next((o for o in sub.output if "prob" in o.name), sub.output[-1])
     proba = rename(proba_output.name)
-    if proba_output.type.tensor_type.elem_type != TensorProto.DOUBLE:
+    # A float input (onnxmltools' boosting converters) gives float probabilities, whatever is declared.
+    if float_input or proba_output.type.tensor_type.elem_type != TensorProto.DOUBLE:
         proba = _cast_double(nodes, proba)
     nodes.append(helper.make_node("Identity", [proba], ["probabilities"]))
     opsets = {o.domain: o.version for o in converted.opset_import}

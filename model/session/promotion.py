@@ -99,15 +99,15 @@ def _moved_message(expected: str | None, now: str | None, how: str = "") -> str:
     )
 
 
-def _draw_plots(settings: Settings, outputs: SessionOutputs, folder: Path, version: str) -> None:
+def _draw_plots(settings: Settings, outputs: SessionOutputs, folder: Path, version: str) -> list[Path]:
     """The bundle's plots, each titled with the model name, its registered version and the dataset."""
     from model.session.plots import LATENCY_PLOT, latency_distribution, plot_title
 
-    if outputs.draw_plots is not None:
-        outputs.draw_plots(folder, version)
-    latency_distribution(
+    drawn = list(outputs.draw_plots(folder, version)) if outputs.draw_plots is not None else []
+    latency = latency_distribution(
         outputs.latency_seconds, folder / LATENCY_PLOT, plot_title(settings.model_name, version, settings.dataset_shown)
     )
+    return drawn + ([latency] if latency is not None else [])
 
 
 def champion_moved(settings, client, expected: str | None) -> str:
@@ -179,7 +179,8 @@ def promote(
             shutil.copy2(item, staged / item.name)
         if outputs.validation_json is not None:
             shutil.copy2(outputs.validation_json, staged / "data_validation.json")
-        _draw_plots(settings, outputs, staged, f"version {version}")
+        for plot in _draw_plots(settings, outputs, staged, f"version {version}"):  # drawn once, here: a red session
+            tracking.log_files(client, run_id, plot, "reports")  # never pays for matplotlib
         if outputs.drift_profile is not None:  # also in model/extra_files/; here where a reader looks first
             shutil.copy2(outputs.drift_profile, staged / outputs.drift_profile.name)
         promoted = dataclasses.replace(report, promoted=True, champion_version=version)

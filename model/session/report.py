@@ -63,6 +63,8 @@ class GateReport:
     # The training-drift gate: `champion_version` it compared with (None: no reference) and `features`,
     # rows of {feature, psi, moved_bins} sorted by PSI (monitoring.drift.drift_table).
     drift: dict[str, Any] = field(default_factory=dict)
+    # The data verdict's key and, when it was reused from the store, the run that computed it.
+    data_verdict: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:
@@ -247,6 +249,15 @@ def _drift_section(report: GateReport) -> list[str]:
     return lines
 
 
+def _data_verdict_section(report: GateReport) -> list[str]:
+    verdict = report.data_verdict
+    if not verdict.get("cached_from"):
+        return []
+    return ["## Data verdict", "",
+            f"Reused from run `{verdict['cached_from']}`: the same dataset bytes, suite and judges "
+            f"(key `{verdict.get('key', '')[:16]}`); great_expectations did not run in this session."]
+
+
 def _perf_section(report: GateReport) -> list[str]:
     if not report.perf:
         return []
@@ -282,6 +293,7 @@ SECTIONS: list[Callable[[GateReport], list[str]]] = [
     _families_section,
     _failures_section,
     _champion_section,
+    _data_verdict_section,
     _serving_section,
     _drift_section,
     _abandoned_section,

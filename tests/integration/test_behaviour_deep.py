@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given
+from hypothesis import given, settings
 
 from model.behaviour import schema as behaviour_schema
 from model.behaviour import spec as behaviour_spec
@@ -40,12 +40,25 @@ def test_drawn_rows_stay_inside_the_suite(schema):
 
     inside()
 
+    @settings(DEEP, max_examples=60)  # each example is a whole frame of 32-64 rows
+    @given(behaviour_schema.schema_batches(schema))
+    def whole_frames_inside(drawn):
+        frame, subset, order = drawn
+        assert list(frame.columns) == schema.names
+        assert behaviour_schema.FRAME_ROWS[0] <= len(frame) <= behaviour_schema.FRAME_ROWS[1]
+        assert set(subset) <= set(range(len(frame))) and sorted(order) == list(range(len(frame)))
+        for column, (low, high) in bounds.items():
+            assert frame[column].between(low, high).all(), column
+
+    whole_frames_inside()
+
 
 
 def test_a_well_behaved_model_holds_every_generic_claim_deeply(linear, schema):
     outcomes = generic(linear, schema, DEEP)
     assert {c: o.held for c, o in outcomes.items()} == dict.fromkeys(GENERIC_CLAIMS, True)
-    assert all(o.examples == DEEP.max_examples for o in outcomes.values())
+    # DEEP's depth in whole frames: as many rows as its small batches (2-5 rows each) held, or more.
+    assert all(o.rows >= DEEP.max_examples * 3.5 for o in outcomes.values())
 
 
 def test_the_default_forest_holds_every_generic_claim(forest, schema):

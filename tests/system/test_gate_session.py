@@ -69,6 +69,13 @@ def names_in(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()}
 
 
+def scoreboard_lines(stdout: str) -> list[str]:
+    """The candidate-vs-champion lines the session ends with (before pytest's own closing line)."""
+    lines = stdout.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("candidate vs "))
+    return [line for line in lines[start:] if line.strip() and not line.startswith("=")]
+
+
 def tag_key(gate: dict) -> str:
     return tracking.gate_tag_key(gate["family"], gate["name"])
 
@@ -329,6 +336,8 @@ def test_partial_session_passes_every_selected_gate_yet_promotes_nothing(
     assert report["promoted"] is False
     assert reason in " ".join(report["reasons"])
     assert "Promoted nothing: " in result.stdout and reason in result.stdout
+    assert scoreboard_lines(result.stdout) == [
+        "candidate vs champion: no candidate was scored in this session (no model gate ran)."]
     assert registry_now(green_store) == registry_before
     assert names_in(green.project.artifacts) == REPORT_ONLY
     run = green_store.latest_run()
@@ -408,6 +417,12 @@ def test_clearly_worse_model_is_stopped_by_the_champion_gate(green, green_store,
     assert f"1 gate(s) did not pass: {CHAMPION_GATE} (failed)" in result.stdout
     assert "below champion version 2" in result.stdout
     assert registry_now(green_store) == ("2", ["1", "2"])
+    # The session's last words: the stump against champion 2, metric by metric, and the gate that stopped it.
+    board = scoreboard_lines(result.stdout)
+    assert board[0] == "candidate vs champion version 2:"
+    accuracy = next(line.split() for line in board if line.split()[0] == "accuracy")
+    assert accuracy[3].startswith("-") and accuracy[4:] == ["worse", "passed"]
+    assert board[-1] == f"  gates that did not pass: {CHAMPION_GATE}"
 
 
 # --- 3. impossible thresholds, on an empty registry ---------------------------------------

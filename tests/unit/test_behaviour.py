@@ -161,7 +161,8 @@ def test_a_search_draws_the_same_examples_every_time(linear, holdout):
     spec = BehaviourSpec(SPEC, invariance=(Invariance("noise", "c", {"mean texture": 1.0}, 0.5),))
     first = declared(linear, spec, holdout)["noise"].draws
     second = declared(linear, spec, holdout)["noise"].draws
-    assert len(first) == len(second) == 60
+    # 60 draws' depth, drawn 8 to an example and scored together: at least as many draws.
+    assert len(first) == len(second) >= 60
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
 
 
@@ -173,11 +174,11 @@ def test_a_search_draws_the_same_examples_every_time(linear, holdout):
 @pytest.mark.parametrize(
     ("broken", "claim", "message"),
     [
-        (Unnormalised, "valid_output", r"sum to 0\.9, not 1, for row 0 of a \d-row batch \{mean radius=\S+, mean texture="),
-        (NegativeProbability, "valid_output", r"outside \[0, 1\] for row \d of a \d-row batch \{mean radius="),
+        (Unnormalised, "valid_output", r"sum to 0\.9, not 1, for row 0 of a \d+-row batch \{mean radius=\S+, mean texture="),
+        (NegativeProbability, "valid_output", r"outside \[0, 1\] for row \d+ of a \d+-row batch \{mean radius="),
         (UnknownLabel, "valid_output", r"predicted label 7 is not in the label set \[0, 1\]"),
         (Crashes, "valid_output", r"the model raised ValueError: math domain error in feature 'mean radius'"),
-        (BatchNormalised, "batch_independent", r"^row \d of a \d-row batch \{.*\} gets \[.*\] in the batch but \[.*\] alone$"),
+        (BatchNormalised, "batch_independent", r"^row \d+ of a \d+-row batch \{.*\} gets \[.*\] in the batch but \[.*\] (alone|in a \d+-row sub-batch of rows \[[\d, ]+\])$"),
         (PositionDependent, "order_independent", r"gets \[.*\] in row order \[0, 1, .*\] but \[.*\] in order \[\d"),
         (Stateful, "repeatable", r"the first time and .* the second"),
     ],
@@ -193,7 +194,8 @@ def test_a_broken_claim_does_not_hide_the_others(linear, schema):
     """Batch-normalising breaks only the batch claim; the rest still get their full search."""
     outcomes = generic(BatchNormalised(linear), schema)
     assert [c for c, o in outcomes.items() if not o.held] == ["batch_independent"]
-    assert outcomes["repeatable"].examples == QUICK.max_examples
+    # The whole search depth: as many rows as QUICK's small batches (2-5 rows each) held, or more.
+    assert outcomes["repeatable"].rows >= QUICK.max_examples * 3.5
 
 
 def test_each_check_function_goes_red_on_its_own(linear, holdout):

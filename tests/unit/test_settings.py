@@ -181,11 +181,11 @@ def test_invalid_toml_is_refused_with_its_path(tmp_path):
     "estimator, params, named",
     [
         ("sklearn.ensemble.RandomForrestClassifier", {}, "does not exist"),
-        ("xgboost.XGBClassifier", {}, "must be a scikit-learn classifier"),
+        ("catboostx.CatBoostClassifier", {}, "cannot be imported"),
         ("sklearn.linear_model.LinearRegression", {}, "not a classifier"),
         ("sklearn.ensemble.RandomForestClassifier", {"n_trees": 10}, "['n_trees']"),
     ],
-    ids=["misspelt class", "not scikit-learn", "a regressor", "unknown parameter"],
+    ids=["misspelt class", "module not installed", "a regressor", "unknown parameter"],
 )
 def test_bad_estimator_is_a_settings_error(estimator, params, named):
     with pytest.raises(SettingsError) as error:
