@@ -2,7 +2,7 @@
 
 One server for the module (team/server.py, the code `make team-server` runs):
 PostgreSQL in a folder of its own and `mlflow server` with proxied artifacts, on
-loopback ports. Three sessions from three checkouts race to crown the first
+loopback ports. Four sessions from four checkouts race to crown the first
 champion, and `python -m model serve` serves the winner from the server; then
 the server is killed under a session and restarted. MLflow's
 aliases have no compare-and-set, so the race is where a later writer could
@@ -46,7 +46,7 @@ from tests.support.serving import mlgate_server
 pytestmark = pytest.mark.slow
 
 MODEL_NAME = "mlgate-classifier"
-RACERS = 3
+RACERS = 4
 CLAIM_LOST = "another session claimed the succession first"
 SESSION_TIMEOUT_SECONDS = 400
 # These tests check what sessions do with verdicts, not how deep the behaviour search goes.
