@@ -30,7 +30,7 @@ from gates.stash import (
 from gates.verdict import finish_session
 from model.data import DataError, Dataset, Split, check_target, read_sample, split_holdout
 from model.settings import Settings, SettingsError
-from model.training import as_model_input, check_pipeline, resolve_pipeline
+from model.training import as_model_input, as_served_input, check_pipeline, resolve_pipeline
 
 GATES_DIR = Path(__file__).parent
 FAMILY_ORDER = {"model": 0, "data": 1, "perf": 2}
@@ -171,7 +171,7 @@ def trained_model(
         code |= {tracking.TAG_GIT_COMMIT: git.commit, tracking.TAG_GIT_DIRTY: str(git.dirty).lower()}
     tracking.set_tags(candidate.client, gate_run, code)
     candidate.model = model
-    candidate.input_example = as_model_input(split.train.features.head(5))
+    candidate.input_example = as_served_input(split.train.features.head(5))
     background.compute_trusted_types(model, tracking.user_code(settings))
     return model
 

@@ -136,6 +136,19 @@ def as_model_input(features: pd.DataFrame) -> pd.DataFrame:
     return features.astype({c: object for c in categorical})
 
 
+def as_served_input(features: pd.DataFrame) -> pd.DataFrame:
+    """Rows as the model is logged, compiled and served taking them: integer columns as doubles.
+
+    The signature is inferred from these rows. An integer column in it could
+    not hold a missing value (MLflow's schema has no nullable integer), so a
+    caller with a blank `tenure` would be refused, though the pipeline imputes
+    it; MLflow's own advice is to declare such columns as doubles.
+    """
+    features = as_model_input(features)
+    integers = [c for c in features.columns if pd.api.types.is_integer_dtype(features[c].dtype)]
+    return features.astype({c: "float64" for c in integers}) if integers else features
+
+
 def train_model(train: Dataset, settings: Settings):
     """Fit on the training split; predictions come back as the original labels."""
     features = as_model_input(train.features)

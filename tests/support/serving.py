@@ -39,7 +39,7 @@ def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-c
     from model.compiler.translate import compile_model
     from model.data import load_dataset
     from model.settings import load_settings
-    from model.training import as_model_input, train_model
+    from model.training import as_model_input, as_served_input, train_model
     from monitoring.drift import PROFILE_FILE, build_profile
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,7 +58,7 @@ def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-c
         # Artifacts under the test's folder, not ./mlruns in whatever the cwd is.
         client.create_experiment(settings.experiment_name, artifact_location=(folder / "artifacts").as_uri())
     run_id = tracking.start_gate_run(settings, client)
-    example = as_model_input(dataset.features.head(5))
+    example = as_served_input(dataset.features.head(5))
     tags = {tracking.metric_tag_key("accuracy"): "0.97", tracking.TAG_GATED_AT: str(time.time())}
     # Registered as a green session registers it: with its compiled form, so our server runs onnxruntime.
     compiled = compile_model(model, example).compiled
