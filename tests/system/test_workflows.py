@@ -60,8 +60,13 @@ GATE_STEP = "gates"
 INSTALL_STEP = "install"
 CHAMPION_STEP = "champion"
 PRODUCTION_RUN = 7001  # the upload workflow's run whose bundle is production, in the fake history
-# The summary must carry the gate table, as model/session/report.py writes its header.
-GATE_TABLE_HEADER = "| family | gate | value | threshold | verdict |"
+# The summary must carry every gate (folded) and the failed ones first, as model/session/report.py writes them.
+GATE_TABLE_HEADER = "| gate | value | threshold | verdict |"
+
+
+def failed_gate_rows(summary: str, family: str) -> list[str]:
+    """The rows of the report's "Failed gates" table for one family: `| family: `name` | ... |`."""
+    return [row for row in summary.splitlines() if row.startswith(f"| {family}: `")]
 # What a red run ships: why nothing was promoted, and the JUnit cases.
 REPORT_FILES = ("gate_report.md", "gate_report.json", "junit.xml")
 # A step ran by hand with this dataset: the CSV is named so the breast_cancer suite judges it.
@@ -434,8 +439,7 @@ def test_broken_dataset_fails_the_gate_step_and_summarises_the_red_gate(local_ru
     chosen = re.search(rf"Dataset `[^`]*{re.escape(BROKEN_DATASET)}`", run.summary)
     assert chosen, "the dataset chosen by hand was not the one gated"
     assert GATE_TABLE_HEADER in run.summary
-    rows = run.summary.splitlines()
-    red_rows = [row for row in rows if row.startswith("| data |") and VERDICT_ICONS["failed"] in row]
+    red_rows = failed_gate_rows(run.summary, "data")
     assert any("mean radius" in row for row in red_rows), "the negative radii did not turn a data gate red"
     assert "**Promoted nothing.**" in run.summary
     assert_named_paths_exist(run)
@@ -486,8 +490,8 @@ def test_worse_candidate_than_production_is_refused_and_uploads_no_bundle(local_
     assert run.step(CHAMPION_STEP).outcome == "success", run.step(CHAMPION_STEP).output[-3000:]
     assert f"compared with the `mlgate-bundle` of run [{PRODUCTION_RUN}]({production})" in run.summary
     assert run.step(GATE_STEP).outcome == "failure"
-    red_rows = [r for r in run.summary.splitlines() if r.startswith("| model |") and VERDICT_ICONS["failed"] in r]
-    assert len(red_rows) == 1 and "test_candidate_not_worse_than_champion" in red_rows[0]
+    red_rows = [row for family in ("data", "model", "perf") for row in failed_gate_rows(run.summary, family)]
+    assert len(red_rows) == 1 and "test_candidate_not_worse_than_champion" in red_rows[0], red_rows
     assert f"production bundle from {production}" in run.summary
     assert "**Promoted nothing.**" in run.summary
     assert [s.inputs["name"] for s in ran_uploads(run)] == ["gate-report"]
