@@ -87,6 +87,21 @@ def answers(url: str, timeout_seconds: float = 2.0) -> bool:
         return False
 
 
+_logs: tempfile.TemporaryDirectory | None = None
+
+
+def _log_folder() -> str:
+    """One folder for this test process's server logs, removed when the process exits.
+
+    A log is read after its server stopped (a test asserts on what it printed),
+    so it cannot go with the server; it must not outlive the suite in /tmp either.
+    """
+    global _logs
+    if _logs is None:
+        _logs = tempfile.TemporaryDirectory(prefix="mlgate-server-logs-")
+    return _logs.name
+
+
 class Server:
     """A command that serves HTTP at `url`, ready once `url + ready_path` answers 200.
 
@@ -113,7 +128,7 @@ class Server:
         self.start_timeout_seconds = start_timeout_seconds
         self.name = name or Path(command[0]).name
         if log is None:
-            handle, path = tempfile.mkstemp(prefix="mlgate-server-", suffix=".log")
+            handle, path = tempfile.mkstemp(prefix="mlgate-server-", suffix=".log", dir=_log_folder())
             os.close(handle)
             log = Path(path)
         self.log = log
