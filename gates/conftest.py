@@ -272,8 +272,18 @@ def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings
 def champion(settings: Settings, gate_run: str, candidate: Candidate):
     """The registry's current `@champion`, or None before the first promotion."""
     from model import tracking
+    from monitoring.drift import ProfileError
 
-    champion = tracking.load_champion(settings, candidate.client)
+    try:
+        champion, unreadable = tracking.load_champion(settings, candidate.client), None
+    except ProfileError as error:
+        unreadable = str(error)
+    if unreadable:  # every gate that compares with the champion fails with this one line, no traceback
+        pytest.fail(
+            f"the champion's drift profile cannot be read: {unreadable}; make a sound model the champion: "
+            "import a green bundle (python -m model import-champion PATH) or move @champion to another version",
+            pytrace=False,
+        )
     candidate.champion_seen = champion.version if champion is not None else None
     return champion
 

@@ -137,14 +137,18 @@ def load_compiled(model_dir: Path):
     return CompiledModel.load(model_dir / COMPILED_FOLDER)
 
 
-def load_drift_profile(model_dir: Path):
-    """The drift Profile saved with a logged model (an extra file beside the compiled form), or None."""
+def load_drift_profile(model_dir: Path, shown: str = ""):
+    """The drift Profile saved with a logged model (an extra file beside the compiled form), or None.
+
+    `shown` names the model in an error, where `model_dir` is a download folder already gone.
+    """
     from monitoring.drift import PROFILE_FILE, Profile
 
     path = model_dir / COMPILED_FOLDER / PROFILE_FILE
     if not path.is_file():
         return None
-    return Profile.from_json(path.read_text(encoding="utf-8"), where=str(path))
+    where = f"{shown}'s {COMPILED_FOLDER}/{PROFILE_FILE}" if shown else str(path)
+    return Profile.from_json(path.read_text(encoding="utf-8"), where=where)
 
 
 def quiet_progress_bars() -> None:
@@ -549,7 +553,7 @@ def load_champion(settings: Settings, client: MlflowClient) -> Champion | None:
         model_dir = download_model(f"models:/{settings.model_name}/{version.version}", Path(folder), settings.tracking_uri)
         model = load_skops_model(model_dir, user_code(settings))
         compiled = load_compiled(model_dir)
-        profile = load_drift_profile(model_dir)
+        profile = load_drift_profile(model_dir, f"{settings.model_name} version {version.version}")
     return Champion(
         model=model, version=str(version.version), run_id=version.run_id, tags=dict(version.tags), compiled=compiled,
         drift_profile=profile,

@@ -206,6 +206,13 @@ def model_gate_red(project: Project, frame) -> Outcome:
     return run_session(project, "--mlgate-config", str(config))
 
 
+def champion_profile_corrupted(project: Project, frame) -> Outcome:
+    # The store's copy of version 1's drift profile (local artifacts), not the bundle's.
+    (profile,) = [p for p in project.root.glob("mlruns/**/extra_files/drift_profile.json")]
+    profile.write_text("{ not json")
+    return run_session(project)
+
+
 def behaviour_gate_red(project: Project, frame) -> Outcome:
     spec = project.root / "gates" / "expectations" / "breast_cancer.behaviour.toml"
     # "A larger tumour never looks MORE malignant": false, and declared as if true.
@@ -435,6 +442,14 @@ def behaviour_red_reports_the_example(row: Row, tracking_store) -> None:
     assert regression and all(g["status"] == "passed" for g in regression)
 
 
+def corrupted_profile_named_once_per_gate_no_traceback(row: Row, tracking_store) -> None:
+    output = row.outcome.output
+    assert "the champion's drift profile cannot be read" in output and "import-champion" in output
+    assert "Traceback" not in output and "INTERNALERROR" not in output
+    failed = [g for g in row.report["gates"] if g["status"] != "passed"]
+    assert failed and any(g["name"] == "test_training_drift_within_budget" for g in failed)
+
+
 def killed_while_training_left_no_verdict(row: Row, tracking_store) -> None:
     assert row.outcome.extra["killed_while_training"], row.outcome.notes
     # Nobody lived to mark the run: it stays RUNNING, with no verdict tag.
@@ -533,6 +548,11 @@ FAULTS: dict[str, Fault] = {
             check=behaviour_red_reports_the_example,
         ),
         Fault(
+            "champion_profile_corrupted", "champion's drift profile corrupted in the store",
+            champion_profile_corrupted, "1", refused_because=("test_training_drift_within_budget",),
+            check=corrupted_profile_named_once_per_gate_no_traceback,
+        ),
+        Fault(
             "k_subset", "-k subset (`-k accuracy`)", k_subset, "1",
             refused_because=("-k 'accuracy' selected a subset of the gates",),
         ),
@@ -573,7 +593,7 @@ FAULTS: dict[str, Fault] = {
 # Started first: the longest.
 ORDER = [
     "two_sessions_race", "tracking_server_stops", "sigkill_while_registering", "dataset_deleted_after_read",
-    "data_gate_red", "model_gate_red", "behaviour_gate_red", "dataset_truncated_before_read",
+    "data_gate_red", "model_gate_red", "behaviour_gate_red", "champion_profile_corrupted", "dataset_truncated_before_read",
     "sigkill_while_training", "k_subset", "dataset_deleted_before_read",
 ]
 
