@@ -98,7 +98,9 @@ class Settings:
     # What the metrics middleware adds at p50 (paired requests with and without it). An absolute
     # budget: a compiled model answers in ~0.3 ms, so a ratio would judge the model's speed.
     exporter_overhead_budget_seconds: float = 0.0005
-    metrics_render_p99_budget_seconds: float = 0.010
+    # p99 of GET /metrics over HTTP: 1-9 ms measured up to load 9 on 2 cores, over 10 ms at load 13-16
+    # with the render's CPU cost unchanged (README, perf gates' false alarms). A costly render is far over.
+    metrics_render_p99_budget_seconds: float = 0.025
     sidecar_overhead_budget_seconds: float = 0.005
     # Largest /invocations body the server reads; larger gets 413.
     max_request_bytes: int = 10 * 1024 * 1024

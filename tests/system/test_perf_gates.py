@@ -192,3 +192,26 @@ def test_a_compiled_model_that_does_not_match_is_stopped_by_the_parity_gate(tmp_
     assert "disagrees with scikit-learn" in message and "label(s) differ" in message
     assert not report["promoted"]
     assert tracking_store(project.tracking_uri).versions() == []
+
+
+OVERHEAD_GATES = {
+    "test_serving_overhead_within_budget": "serving_overhead_budget_seconds",
+    "test_exporter_overhead_within_budget": "exporter_overhead_budget_seconds",
+    "test_metrics_render_p99_within_budget": "metrics_render_p99_budget_seconds",
+    "test_sidecar_overhead_within_budget": "sidecar_overhead_budget_seconds",
+}
+
+
+def test_overhead_and_render_gates_go_red_over_their_budgets_and_nothing_is_registered(tmp_path, tracking_store):
+    # What the server, the metrics middleware, a scrape and the sidecar cost is tens of µs to
+    # ms; a budget of a nanosecond must turn each gate red on the measured value, not pass it by.
+    project = copy_project(tmp_path / "project")
+    config = project.write_config(behaviour_max_examples=5, **dict.fromkeys(OVERHEAD_GATES.values(), 1e-9))
+    result = project.run_gates("--mlgate-config", str(config), timeout=600)
+    assert result.returncode != 0, result.stdout[-3000:]
+
+    report, not_passed = _stopped_by_perf_gates_alone(project, set(OVERHEAD_GATES))
+    assert set(not_passed) == set(OVERHEAD_GATES), sorted(not_passed)
+    for gate in OVERHEAD_GATES:
+        assert "over" in not_passed[gate]["message"] and not_passed[gate]["value"] > 1e-9, not_passed[gate]
+    assert tracking_store(project.tracking_uri).versions() == []

@@ -2,17 +2,15 @@
 
 Each test builds its own CollectorRegistry (the `registry` fixture); none
 reads prometheus_client's global one. Values are read with
-`registry.get_sample_value`. The middleware is driven as an ASGI callable;
-the render test times the rendering thread's CPU, which other processes on
-the machine cannot inflate. Counting over real HTTP is in
-tests/integration/test_exporter_http.py.
+`registry.get_sample_value`. The middleware is driven as an ASGI callable.
+Counting over real HTTP is in tests/integration/test_exporter_http.py; what a
+render costs is the perf gate `test_metrics_render_p99_within_budget`'s to say.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import time
 
 import pytest
 from prometheus_client import REGISTRY
@@ -27,11 +25,7 @@ from monitoring.metrics import (
     build_registry,
 )
 from monitoring.middleware import instrument
-from tests.support.scoring_apps import RUN_ID, scoring_app, servable
-
-# One /metrics render with every series populated; stricter than the perf
-# gates' metrics_render_p99_budget_seconds, which also covers the HTTP round trip.
-RENDER_P99_BUDGET_SECONDS = 0.002
+from tests.support.scoring_apps import RUN_ID, servable
 
 
 def _sample_keys(registry) -> list[tuple[str, tuple]]:
@@ -159,40 +153,3 @@ def test_build_registry_refuses_a_multiprocess_dir_set_after_import(monkeypatch,
         build_registry()
 
 
-
-def test_metrics_render_p99_within_budget_with_every_series_populated(registry, metrics):
-    app = instrument(scoring_app(metrics), metrics, registry)
-    for endpoint in ("/invocations", "/ping", "/health", "/version", "other"):
-        for outcome in ("success", "client_error", "server_error", "upstream_error"):
-            for seconds in (0.0003, 0.002, 0.004, 0.03, 0.4, 2.0):
-                metrics.record_request(endpoint, outcome, seconds)
-    metrics.observe_predictions([0, 1, 2] * 100)
-    metrics.set_model(servable())
-    scope = {"type": "http", "method": "GET", "path": "/metrics", "headers": [], "query_string": b""}
-    body = bytearray()
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        body.extend(message.get("body", b""))
-
-    async def render_times() -> tuple[list[float], list[float]]:
-        cpu, wall = [], []
-        for _ in range(500):
-            start_cpu, start_wall = time.thread_time(), time.perf_counter()
-            await app(scope, receive, send)
-            cpu.append(time.thread_time() - start_cpu)
-            wall.append(time.perf_counter() - start_wall)
-        return sorted(cpu), sorted(wall)
-
-    cpu, wall = asyncio.run(render_times())
-    lines = bytes(body).count(b"\n") // 500
-    p99 = cpu[int(len(cpu) * 0.99) - 1]
-    print(
-        f"\n/metrics render, {lines} lines: CPU p50 {cpu[len(cpu) // 2] * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms; "
-        f"wall p50 {wall[len(wall) // 2] * 1e3:.3f} ms, p99 {wall[int(len(wall) * 0.99) - 1] * 1e3:.3f} ms"
-    )
-    # CPU time of the rendering thread: on a shared machine the wall-clock
-    # tail is other tenants' time slices, not the render.
-    assert p99 <= RENDER_P99_BUDGET_SECONDS
