@@ -252,8 +252,9 @@ def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings
 
     Registered with the model and bundled, so a server watches drift against
     the data its model learned from; the next session's drift gate reads it.
-    The perf gates serve the candidate with it (drift tracking on, as in
-    production), which is what makes every whole session build it.
+    The model gates ask for it (gates/model/conftest.py), so every session that
+    gates a model builds it; the perf gates serve the candidate with it (drift
+    tracking on, as in production).
     """
     from model import tracking
     from monitoring.drift import PROFILE_FILE, build_profile
