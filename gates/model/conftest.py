@@ -24,10 +24,12 @@ def gate_hypothesis(settings):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def candidate_drift_profile(drift_profile):
+def candidate_drift_profile(gate_run, drift_profile):
     """Every session that gates a model builds its drift profile: promotion registers it with the model.
 
     The perf gates build it too (they serve the candidate with drift tracking on);
-    a gate set without the perf family must still be able to promote.
+    a gate set without the perf family must still be able to promote. The run is
+    asked for first: a session whose data cannot be read still opens its run, and
+    the run records that it failed.
     """
     return drift_profile
