@@ -36,8 +36,8 @@ from model.training import as_model_input, check_pipeline, resolve_pipeline
 # Start-up imports (scikit-learn, pandas, mlflow) leave ~600k long-lived objects and almost no
 # garbage cycles, yet every full collection walks all of them: 0.1-0.25 s each, over 1.5 s of a
 # session. Collection waits until the session is configured; then everything loaded so far is
-# moved out of later collections (gc.freeze), and again at session finish, before promotion and
-# the collections of pytest's teardown and of the interpreter's exit.
+# moved out of later collections (gc.freeze), again once the store is open (gate_run), and at
+# session finish, before promotion and the collections of pytest's teardown and of the exit.
 gc.disable()
 
 GATES_DIR = Path(__file__).parent
@@ -117,6 +117,7 @@ def gate_run(settings: Settings, candidate: Candidate, findings: Findings) -> st
     candidate.client = tracking.client_for(settings)
     candidate.run_id = tracking.start_gate_run(settings, candidate.client)
     findings.abandoned = {found.version: found.why for found in mark_abandoned(settings, candidate.client)}
+    gc.freeze()  # the store is open: mlflow's database models join what start-up loaded (see gc.disable above)
     return candidate.run_id
 
 
