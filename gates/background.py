@@ -8,7 +8,8 @@ the GIL in a thread, and in a child process it runs on the other core. Before
 that, the store is asked for a verdict a past session recorded for the same
 bytes, suite and judges (model.data_verdicts): on a hit no child is started and
 great_expectations is never imported. The model's skops trusted types (a full
-serialization) are computed on a thread.
+serialization) are computed on a thread, by a session that may promote: a narrowed
+one (`pytest gates/model`) never registers the model.
 """
 
 from __future__ import annotations

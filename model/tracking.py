@@ -384,12 +384,13 @@ def log_and_register(
     extra_files: list[Path] | None = None,
     gating_session: str = "",
 ) -> tuple[str, str]:
-    """Log the model on the run, register it, tag it; returns (version, model_uri).
+    """Log the model on the run, register it with its tags; returns (version, model_uri).
 
     The alias is moved separately (`crown`), last, so that a session killed
     in here leaves the champion where it was. The version is born tagged
-    gating by `gating_session` (in the same transaction that creates it), so
-    a kill at any later point leaves a version a later session can tell apart.
+    gating by `gating_session`, with `version_tags`, in the transaction that
+    creates it, so a kill at any later point leaves a version a later session
+    can tell apart.
     """
     from mlflow.models import infer_signature
 
@@ -410,12 +411,13 @@ def log_and_register(
             run_id=run_id,
             extra_files=[str(f) for f in extra_files] if extra_files else None,
         )
+        # Born with every tag, in the one transaction that creates it: a tag per call is a
+        # transaction (and a registered-model read) each, ~1 s for a whole gate set's tags.
         registered = mlflow.register_model(
             info.model_uri,
             settings.model_name,
-            tags={TAG_VERDICT: VERDICT_GATING, TAG_GATING_SESSION: gating_session},
+            tags=_tag_values({**version_tags, TAG_VERDICT: VERDICT_GATING, TAG_GATING_SESSION: gating_session}),
         )
-    tag_version(client, settings.model_name, str(registered.version), version_tags)
     return str(registered.version), info.model_uri
 
 
@@ -444,9 +446,9 @@ def register_folder(
             if error.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
         registered = client.create_model_version(
-            settings.model_name, source=f"runs:/{run_id}/{MODEL_ARTIFACT_NAME}", run_id=run_id
+            settings.model_name, source=f"runs:/{run_id}/{MODEL_ARTIFACT_NAME}", run_id=run_id,
+            tags=_tag_values(version_tags),
         )
-        tag_version(client, settings.model_name, str(registered.version), version_tags)
         client.set_terminated(run_id, status="FINISHED")
     except MlflowException as error:
         raise TrackingError(
@@ -456,9 +458,13 @@ def register_folder(
     return str(registered.version)
 
 
+def _tag_values(tags: Mapping[str, Any]) -> dict[str, str]:
+    return {key: str(value)[:MAX_TAG_CHARS] for key, value in tags.items()}
+
+
 def tag_version(client: MlflowClient, name: str, version: str, tags: Mapping[str, str]) -> None:
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, str(value)[:MAX_TAG_CHARS])
+    for key, value in _tag_values(tags).items():
+        client.set_model_version_tag(name, version, key, value)
 
 
 def gating_versions(settings: Settings, client: MlflowClient) -> list:

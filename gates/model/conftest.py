@@ -1,4 +1,4 @@
-"""Fixtures the model gates share: the schema hypothesis draws rows from, and its settings."""
+"""Fixtures the model gates share: the schema hypothesis draws rows from, its settings, the drift profile."""
 
 from __future__ import annotations
 
@@ -21,3 +21,15 @@ def behaviour_schema(settings, dataset, holdout_frame):
 def gate_hypothesis(settings):
     """Hypothesis settings for a gate session: bounded, reproducible, no example database."""
     return hypothesis_profile("gate", settings.behaviour_max_examples)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def candidate_drift_profile(gate_run, drift_profile):
+    """Every session that gates a model builds its drift profile: promotion registers it with the model.
+
+    The perf gates build it too (they serve the candidate with drift tracking on);
+    a gate set without the perf family must still be able to promote. The run is
+    asked for first: a session whose data cannot be read still opens its run, and
+    the run records that it failed.
+    """
+    return drift_profile
