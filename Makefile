@@ -5,6 +5,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# apt-get with no questions asked (tzdata, which postgresql pulls in, would ask for a time zone).
+APT_INSTALL = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends
 # The team server's state folder and ports: `make team-server TEAM_PORT=5050`.
 TEAM_DIR ?= .team
 TEAM_PORT ?= 5000
@@ -26,11 +28,11 @@ install: $(BIN)/pytest
 
 ## Install Prometheus and promtool (Debian/Ubuntu), for the monitoring tests
 prometheus:
-	command -v promtool >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y prometheus)
+	command -v promtool >/dev/null || ($(SUDO) apt-get update && $(APT_INSTALL) prometheus)
 
 ## Install PostgreSQL (Debian/Ubuntu), for team mode and its tests
 postgresql:
-	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ($(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql)
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ($(SUDO) apt-get update && $(APT_INSTALL) postgresql)
 
 ## Start the team's tracking server: PostgreSQL + `mlflow server` on 127.0.0.1:5000, state in .team/
 team-server: install postgresql
