@@ -467,10 +467,15 @@ def tag_version(client: MlflowClient, name: str, version: str, tags: Mapping[str
         client.set_model_version_tag(name, version, key, value)
 
 
+def _versions_of(name: str) -> str:
+    """The registry search filter for every version of the registered model `name`."""
+    return "name = '{}'".format(name.replace("'", "\\'"))
+
+
 def gating_versions(settings: Settings, client: MlflowClient) -> list:
     """The settings' model's versions still tagged gating, oldest first."""
-    name = settings.model_name.replace("'", "\\'")
-    found = client.search_model_versions(f"name = '{name}' AND tags.`{TAG_VERDICT}` = '{VERDICT_GATING}'")
+    gating = f"tags.`{TAG_VERDICT}` = '{VERDICT_GATING}'"
+    found = client.search_model_versions(f"{_versions_of(settings.model_name)} AND {gating}")
     return sorted(found, key=lambda version: int(version.version))
 
 
@@ -794,15 +799,10 @@ def model_history(client: MlflowClient, name: str) -> tuple[list[VersionFacts], 
     return versions, runs, {alias: str(version) for alias, version in aliases.items()}
 
 
-def history_client(tracking_uri: str) -> MlflowClient:
-    return _client(tracking_uri)
-
-
 def _all_versions(client: MlflowClient, name: str) -> list[VersionFacts]:
-    quoted = name.replace("'", "\\'")
     found, token = [], None
     while True:
-        page = client.search_model_versions(f"name='{quoted}'", max_results=VERSIONS_PAGE_SIZE, page_token=token)
+        page = client.search_model_versions(_versions_of(name), max_results=VERSIONS_PAGE_SIZE, page_token=token)
         found += [
             VersionFacts(str(v.version), v.run_id or "", int(v.creation_timestamp or 0), dict(v.tags or {}))
             for v in page

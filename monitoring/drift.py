@@ -227,6 +227,9 @@ class MovedBin:
     expected: float  # the reference share
     actual: float  # the share in the data judged
 
+    def describe(self) -> str:
+        return f"{self.bin} {self.expected:.1%} -> {self.actual:.1%}"
+
 
 @dataclass(frozen=True)
 class FeatureDrift:
@@ -235,7 +238,7 @@ class FeatureDrift:
     moved: tuple[MovedBin, ...]  # the bins with the largest PSI terms, largest first
 
     def describe(self) -> str:
-        bins = ", ".join(f"{m.bin} {m.expected:.1%} -> {m.actual:.1%}" for m in self.moved) or "no bin moved"
+        bins = ", ".join(m.describe() for m in self.moved) or "no bin moved"
         return f"'{self.feature}' PSI {self.psi:.3f} ({bins})"
 
 

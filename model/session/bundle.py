@@ -145,7 +145,6 @@ def version_tags(bundle: Bundle, source: str) -> dict[str, str]:
     tags[tracking.TAG_IMPORTED_FROM] = source
     tags[tracking.TAG_SOURCE_RUN_ID] = bundle.report.run_id
     tags[tracking.TAG_SOURCE_VERSION] = str(bundle.report.champion_version or "")
-    tags[tracking.TAG_VERDICT] = tracking.VERDICT_PROMOTED  # gated green where it was made
     return tags
 
 
@@ -156,7 +155,8 @@ def import_champion(settings, bundle: Bundle, source: str) -> str:
     bundle that could not be served is refused before anything is registered.
     """
     from model import tracking
-    from model.session.promotion import claim_or_refuse
+    from model.session.abandoned import this_session
+    from model.session.promotion import crown_or_refuse
 
     try:
         tracking.load_skops_model(bundle.model_dir)
@@ -174,16 +174,11 @@ def import_champion(settings, bundle: Bundle, source: str) -> str:
     }
     current = tracking.champion_version(settings, client)
     expected = str(current.version) if current is not None else None
-    version = tracking.register_folder(settings, client, bundle.model_dir, run_tags, version_tags(bundle, source))
+    tags = {**version_tags(bundle, source), tracking.TAG_VERDICT: tracking.VERDICT_GATING,
+            tracking.TAG_GATING_SESSION: this_session()}  # until crowned, as a gate session's version
+    version = tracking.register_folder(settings, client, bundle.model_dir, run_tags, tags)
     # A gate session of the same team may be crowning right now: the import takes its turn like one.
-    refused = claim_or_refuse(settings, client, expected, version)
+    refused = crown_or_refuse(settings, client, expected, version)
     if refused:
-        tracking.tag_version(
-            client,
-            settings.model_name,
-            version,
-            {tracking.TAG_REFUSED_BECAUSE: refused, tracking.TAG_VERDICT: tracking.VERDICT_REFUSED},
-        )
         raise BundleError(f"version {version} was registered but not crowned: {refused.replace('rerun the gates', 'import again')}")
-    tracking.crown(settings, client, version)
     return version

@@ -237,7 +237,7 @@ class Written:
 def write_history(tracking_uri: str, model_name: str, out: Path) -> Written:
     """Read `model_name`'s history from the store and write the report and plots into `out`."""
     started = time.perf_counter()
-    client = tracking.history_client(tracking_uri)
+    client = tracking.open_store(tracking_uri)
     versions, runs, aliases = tracking.model_history(client, model_name)
     read_seconds = time.perf_counter() - started
     rows = version_rows(versions, runs, aliases)

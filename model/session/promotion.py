@@ -132,6 +132,28 @@ def claim_or_refuse(settings, client, expected: str | None, version: str) -> str
     return _moved_message(expected, holder, " (another session claimed the succession first)") if holder else ""
 
 
+def crown_or_refuse(settings, client, expected: str | None, version: str) -> str:
+    """Move `@champion` to `version` if it may succeed `expected` (claim_or_refuse); why not, or "".
+
+    Either way the version ends tagged with its verdict: refused (and why), or promoted.
+    """
+    from model import tracking
+
+    refused = claim_or_refuse(settings, client, expected, version)
+    if refused:
+        tracking.tag_version(
+            client,
+            settings.model_name,
+            version,
+            {tracking.TAG_REFUSED_BECAUSE: refused, tracking.TAG_VERDICT: tracking.VERDICT_REFUSED},
+        )
+        return refused
+    tracking.crown(settings, client, version)
+    # Killed before this line, the version holds @champion: the next session tags it promoted.
+    tracking.tag_version(client, settings.model_name, version, {tracking.TAG_VERDICT: tracking.VERDICT_PROMOTED})
+    return ""
+
+
 def promote(
     settings: Settings,
     client,
@@ -187,19 +209,10 @@ def promote(
         promoted.write(staged)
         # The bundle swap can fail (the disk, a stale artifacts.old): before the alias, not after it.
         _replace_folder(staged, Path(settings.artifacts_dir))
-        moved = claim_or_refuse(settings, client, expected_champion, version)
+        moved = crown_or_refuse(settings, client, expected_champion, version)
         if moved:  # the caller writes the report alone over the bundle just swapped in
-            tracking.tag_version(
-                client,
-                settings.model_name,
-                version,
-                {tracking.TAG_REFUSED_BECAUSE: moved, tracking.TAG_VERDICT: tracking.VERDICT_REFUSED},
-            )
             refused = dataclasses.replace(report, reasons=[*report.reasons, moved])
             return Promotion(version, refused, refused_because=moved)
-        tracking.crown(settings, client, version)
-        # Killed before this line, the version holds @champion: the next session tags it promoted.
-        tracking.tag_version(client, settings.model_name, version, {tracking.TAG_VERDICT: tracking.VERDICT_PROMOTED})
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         if version is not None:  # registered, never crowned: say so now rather than leave it gating

@@ -230,6 +230,8 @@ def _abandoned_section(report: GateReport) -> list[str]:
 
 
 def _drift_section(report: GateReport) -> list[str]:
+    from monitoring.drift import MovedBin
+
     if not report.drift:
         return []
     lines = ["## Training drift", ""]
@@ -244,7 +246,7 @@ def _drift_section(report: GateReport) -> list[str]:
         "| --- | --- | --- |",
     ]
     for row in report.drift.get("features", []):
-        moved = "; ".join(f"{m['bin']} {m['expected']:.1%} -> {m['actual']:.1%}" for m in row["moved_bins"]) or "none"
+        moved = "; ".join(MovedBin(**m).describe() for m in row["moved_bins"]) or "none"
         lines.append(f"| {_cell(str(row['feature']))} | {_fmt(row['psi'])} | {_cell(moved)} |")
     return lines
 
