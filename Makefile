@@ -17,14 +17,30 @@ TEAM_ARGS = --folder $(TEAM_DIR) --port $(TEAM_PORT) --postgres-port $(TEAM_POST
 help:
 	@awk '/^## /{doc=substr($$0,4)} /^[a-z-]+:/{if(doc){sub(":.*","",$$1); printf "  %-20s %s\n",$$1,doc; doc=""}}' $(MAKEFILE_LIST)
 
-$(BIN)/pytest: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# The package's own tables of pyproject.toml, rewritten only when they change: editing
+# [tool.mlgate] (a team's settings) must not reinstall anything.
+$(VENV)/package.json: FORCE
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import json, tomllib; t = tomllib.load(open("pyproject.toml", "rb")); print(json.dumps([t["project"], t["build-system"]], sort_keys=True))' > $@.new
+	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
+
+# What a gate session needs: mlgate and its runtime dependencies, nothing else.
+$(VENV)/.gates: $(VENV)/package.json
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,boosting]"
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-## Create .venv with mlgate and its dependencies
-install: $(BIN)/pytest
+# The harness's own suite: the boosting and team extras and the dev tools too.
+$(VENV)/.dev: $(VENV)/package.json
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.gates
+
+## Create .venv with mlgate and what a gate session needs
+install: $(VENV)/.gates
+
+## Create .venv with mlgate, its extras and the dev tools, for the harness's own suite
+install-dev: $(VENV)/.dev
 
 ## Install Prometheus and promtool (Debian/Ubuntu), for the monitoring tests
 prometheus:
@@ -35,44 +51,44 @@ postgresql:
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ($(SUDO) apt-get update && $(APT_INSTALL) postgresql)
 
 ## Start the team's tracking server: PostgreSQL + `mlflow server` on 127.0.0.1:5000, state in .team/
-team-server: install postgresql
-	$(BIN)/python -m team start $(TEAM_ARGS)
+team-server: install-dev postgresql
+	$(BIN)/mlgate team start $(TEAM_ARGS)
 
 ## Stop the team's tracking server (its registry and artifacts stay in .team/)
-team-server-stop: install
-	$(BIN)/python -m team stop $(TEAM_ARGS)
+team-server-stop: install-dev
+	$(BIN)/mlgate team stop $(TEAM_ARGS)
 
 ## Run the quality gates on the configured dataset (promotes only on a full green run)
 gates: install
 	$(BIN)/pytest gates/
 
 ## Run the harness's own test suite (installs Prometheus and PostgreSQL first)
-test: install prometheus postgresql
+test: install-dev prometheus postgresql
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ --durations=15
 
 ## Compare mlgate's server with `mlflow models serve` on fresh champions: breast cancer, then wine one-hot
-bench-serving: install
+bench-serving: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion breast_cancer
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion wine_categorical
 
 ## Count the perf gates' false alarms: 10 gate sessions per dataset, a gate-session loop beside them
-bench-false-alarms: install
+bench-false-alarms: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/false_alarms.py --sessions 10
 
 ## Time a cold `pytest gates/` against a bare training script
-bench-gates: install
+bench-gates: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/gate_session.py
 
 ## Start 4 gate sessions at once on a fresh store, 5 rounds; time opening one store from 4 processes
-bench-concurrent: install
+bench-concurrent: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/concurrent_sessions.py --rounds 5 --sessions 4
 
 ## Report every registered version (crowned or refused, scores, latency, trends) into history/
 history: install
-	$(BIN)/python -m model history --out history
+	$(BIN)/mlgate history --out history
 
-## Time `python -m model history` on 1,000 synthetic versions, SQLite and a real mlflow server
-bench-history: install
+## Time `mlgate history` on 1,000 synthetic versions, SQLite and a real mlflow server
+bench-history: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/history.py --server
 
 ## Time drift tracking: folding a request's rows, and the /metrics render with and without the drift gauges
@@ -81,6 +97,6 @@ bench-drift: install
 
 ## Serve the current champion on 127.0.0.1:8080 with /metrics
 serve: install
-	$(BIN)/python -m model serve
+	$(BIN)/mlgate serve
 
-.PHONY: help install prometheus postgresql team-server team-server-stop gates test history bench-serving bench-false-alarms bench-gates bench-concurrent bench-history bench-drift serve
+.PHONY: FORCE help install install-dev prometheus postgresql team-server team-server-stop gates test history bench-serving bench-false-alarms bench-gates bench-concurrent bench-history bench-drift serve

@@ -35,7 +35,7 @@ from project_copy import ROOT, clean_env, copy_project
 OPENER = '''
 import json, logging, sys, time
 started = time.monotonic()
-from model import tracking
+from mlgate import tracking
 imported = time.monotonic()
 waits = []
 class Note(logging.Handler):
@@ -56,7 +56,7 @@ def loosen_perf_budgets(project) -> None:
     """Every `*_budget*` setting of the copy's [tool.mlgate] set far above any timing."""
     import dataclasses
 
-    from model.settings import Settings
+    from mlgate.settings import Settings
 
     pyproject = project.root / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8")

@@ -25,10 +25,10 @@ from sklearn.datasets import load_breast_cancer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.serving.latency import percentile
-from monitoring.drift import build_profile
-from monitoring.drift_window import DriftWindow
-from monitoring.metrics import ServingMetrics
+from mlgate.serving.latency import percentile
+from mlgate.monitoring.drift import build_profile
+from mlgate.monitoring.drift_window import DriftWindow
+from mlgate.monitoring.metrics import ServingMetrics
 
 
 def timed(action, rounds: int) -> list[float]:

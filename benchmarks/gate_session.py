@@ -84,7 +84,7 @@ def gate_run(folder: Path, profile: bool) -> float:
 
 # The user's pipeline module in the warm copy: today's builder, and a line the benchmark edits.
 BENCH_PIPELINE = '''
-from model.pipeline import build_pipeline
+from mlgate.pipeline import build_pipeline
 
 
 def build(features, settings):
@@ -125,13 +125,13 @@ def model_after_edit(root: Path, edit: int) -> float:
 
 def behaviour_seconds() -> float:
     """The behavioural family in-process on the default forest: generic, declared, replay on a champion twin."""
-    from model.behaviour import search
-    from model.behaviour.schema import hypothesis_profile, schema_for
-    from model.behaviour.spec import read_spec
-    from model.data import load_dataset, split_holdout
-    from model.expectations import read_suite
-    from model.settings import Settings
-    from model.training import as_model_input, train_model
+    from mlgate.behaviour import search
+    from mlgate.behaviour.schema import hypothesis_profile, schema_for
+    from mlgate.behaviour.spec import read_spec
+    from mlgate.data import load_dataset, split_holdout
+    from mlgate.expectations import read_suite
+    from mlgate.settings import Settings
+    from mlgate.training import as_model_input, train_model
 
     root = Path(__file__).resolve().parents[1]
     settings = Settings()

@@ -1,4 +1,4 @@
-"""`python -m model history` on a registry of 1,000 versions: the README's "in seconds" claim.
+"""`mlgate history` on a registry of 1,000 versions: the README's "in seconds" claim.
 
 Builds a temporary SQLite store through MlflowClient with what gate sessions
 leave on runs and versions (every 10th version refused, the last crowned the
@@ -40,7 +40,7 @@ def build_store(uri: str, count: int) -> float:
     from mlflow.entities import Metric, RunTag
 
     # The tag keys of model/tracking.py, as a gate session writes them.
-    from model import tracking
+    from mlgate import tracking
 
     started = time.perf_counter()
     client = MlflowClient(uri, registry_uri=uri)
@@ -76,7 +76,7 @@ def time_history(uri: str, out: Path) -> tuple[float, str]:
     env = clean_env(MLFLOW_TRACKING_URI=uri, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "model", "history", "--model-name", NAME, "--out", str(out)],
+        [sys.executable, "-m", "mlgate", "history", "--model-name", NAME, "--out", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     seconds = time.perf_counter() - started

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from model.serving.latency import percentile
+from mlgate.serving.latency import percentile
 
 # At most this many requests per phase: a fast server cannot make the run unbounded.
 MAX_REQUESTS_PER_PHASE = 200_000

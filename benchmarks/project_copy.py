@@ -116,7 +116,7 @@ def use_dataset(project: Project, dataset: str) -> list[str]:
     """Prepare `project` for `dataset` (a key of DATASETS); the `pytest gates/` arguments for it.
 
     For the wine dataset: the CSV in the copy and its Great Expectations
-    suite drafted by `python -m model expectations`, as a user would.
+    suite drafted by `mlgate expectations`, as a user would.
     """
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
@@ -126,7 +126,7 @@ def use_dataset(project: Project, dataset: str) -> list[str]:
     path = project.root / WINE_CSV
     path.parent.mkdir(parents=True, exist_ok=True)
     wine_categorical_frame().to_csv(path, index=False)
-    drafted = project.run(sys.executable, "-m", "model", "expectations", "--dataset", WINE_CSV, "--target", WINE_TARGET)
+    drafted = project.run(sys.executable, "-m", "mlgate", "expectations", "--dataset", WINE_CSV, "--target", WINE_TARGET)
     if drafted.returncode != 0:
         raise RuntimeError(f"drafting the wine suite failed:\n{drafted.stdout[-2000:]}\n{drafted.stderr[-2000:]}")
     return arguments

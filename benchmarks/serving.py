@@ -120,7 +120,7 @@ def fresh_champion(dataset: str, folder: Path) -> tuple[Path, dict[str, str]]:
 
 def _floors(servable, frames, bodies) -> dict[str, Callable[[int], object]]:
     """The in-process predict calls the servers are measured above, each taking a row index."""
-    from model.serving.payload import InputSchema, parse_columns
+    from mlgate.serving.payload import InputSchema, parse_columns
 
     model = servable.model
     floors: dict[str, Callable[[int], object]] = {
@@ -162,11 +162,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args, project: Path, overrides: dict[str, str], environ, logs: Path) -> int:
-    from model import tracking
-    from model.data import load_dataset
-    from model.settings import load_settings
-    from model.tracking import TrackingError, load_servable
-    from model.training import as_model_input, feature_kinds
+    from mlgate import tracking
+    from mlgate.data import load_dataset
+    from mlgate.settings import load_settings
+    from mlgate.tracking import TrackingError, load_servable
+    from mlgate.training import as_model_input, feature_kinds
 
     settings = load_settings(
         pyproject=project / "pyproject.toml", overrides=overrides, environ=environ, workdir=project

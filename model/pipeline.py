@@ -21,8 +21,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from model.settings import Settings
-from model.training import estimator_from_settings, feature_kinds
+from mlgate.settings import Settings
+from mlgate.training import estimator_from_settings, feature_kinds
 
 
 def build_pipeline(features: pd.DataFrame, settings: Settings) -> Pipeline:

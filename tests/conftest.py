@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from model import tracking
+from mlgate import tracking
 from tests.support.behaviour import SUITE, Linear
 from tests.support.project import Project, copy_project, loosen_perf_budgets
 
@@ -140,7 +140,7 @@ def registry():
     """A registry of this test's own: counts start at zero and never leak between tests."""
     import os
 
-    from monitoring.metrics import build_registry
+    from mlgate.monitoring.metrics import build_registry
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         pytest.skip("PROMETHEUS_MULTIPROC_DIR is set in the test environment; unset it to run in-process tests")
@@ -150,7 +150,7 @@ def registry():
 @pytest.fixture
 def metrics(registry):
     """The metrics under test, on this test's registry."""
-    from monitoring.metrics import ServingMetrics
+    from mlgate.monitoring.metrics import ServingMetrics
 
     return ServingMetrics(registry)
 
@@ -161,8 +161,8 @@ def metrics(registry):
 @pytest.fixture(scope="module")
 def split():
     """The default dataset split as the gates split it: the holdout the claims are searched around."""
-    from model.data import load_dataset, split_holdout
-    from model.settings import Settings
+    from mlgate.data import load_dataset, split_holdout
+    from mlgate.settings import Settings
 
     settings = Settings()
     return split_holdout(load_dataset(settings.dataset, settings.target), settings.holdout_fraction, settings.random_seed)
@@ -171,7 +171,7 @@ def split():
 @pytest.fixture(scope="module")
 def holdout(split):
     """Holdout features in the form the model takes."""
-    from model.training import as_model_input
+    from mlgate.training import as_model_input
 
     return as_model_input(split.holdout.features)
 
@@ -181,7 +181,7 @@ def schema(holdout):
     """The rows the shipped data suite accepts: what hypothesis draws from."""
     import json
 
-    from model.behaviour import schema as behaviour_schema
+    from mlgate.behaviour import schema as behaviour_schema
 
     return behaviour_schema.schema_for(json.loads(SUITE.read_text()), holdout, [0, 1], "target")
 
@@ -195,7 +195,7 @@ def linear(holdout) -> Linear:
 @pytest.fixture(scope="module")
 def forest(split):
     """The real default RandomForest, trained once per module: the model the gates judge."""
-    from model.settings import Settings
-    from model.training import train_model
+    from mlgate.settings import Settings
+    from mlgate.training import train_model
 
     return train_model(split.train, Settings())

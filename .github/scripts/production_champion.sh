@@ -37,7 +37,7 @@ for entry in "${runs[@]}"; do
   rm -rf "${bundle}"
   # A run's artifacts expire (90 days by default): then the next older run's bundle.
   if gh run download "${run_id}" --name mlgate-bundle --dir "${bundle}"; then
-    imported=$(python -m model import-champion "${bundle}" --source "${run_url}" "${dataset_args[@]}")
+    imported=$(mlgate import-champion "${bundle}" --source "${run_url}" "${dataset_args[@]}")
     echo "${imported}"
     summary "### Champion: the production bundle" "" \
       "The candidate is compared with the \`mlgate-bundle\` of run [${run_id}](${run_url}): ${imported}"

@@ -10,9 +10,9 @@ import json
 
 from hypothesis import given, settings
 
-from model.behaviour import schema as behaviour_schema
-from model.behaviour import spec as behaviour_spec
-from model.behaviour.checks import GENERIC_CLAIMS
+from mlgate.behaviour import schema as behaviour_schema
+from mlgate.behaviour import spec as behaviour_spec
+from mlgate.behaviour.checks import GENERIC_CLAIMS
 from tests.support.behaviour import (
     DEEP,
     SPEC,

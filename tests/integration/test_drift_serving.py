@@ -1,4 +1,4 @@
-"""Drift watched in production: a real `python -m model serve --workers 2`, real traffic, a real Prometheus.
+"""Drift watched in production: a real `mlgate serve --workers 2`, real traffic, a real Prometheus.
 
 The model is trained and profiled on 3,200 rows of a synthetic table and the
 other 800 are its holdout. Resending holdout rows is traffic from the training
@@ -50,7 +50,7 @@ def table() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def server(table, tmp_path_factory) -> str:
-    """`python -m model serve --workers 2` on the champion, its window set in the folder's pyproject.toml."""
+    """`mlgate serve --workers 2` on the champion, its window set in the folder's pyproject.toml."""
     folder = tmp_path_factory.mktemp("drift")
     registered = register_model(folder, table[0], "target", model_name="drift")
     (folder / "pyproject.toml").write_text(

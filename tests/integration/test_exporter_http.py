@@ -21,7 +21,7 @@ import time
 import httpx
 import pytest
 
-from monitoring.middleware import instrument
+from mlgate.monitoring.middleware import instrument
 from tests.support.ports import free_port
 from tests.support.processes import Server
 from tests.support.project import ROOT, clean_env

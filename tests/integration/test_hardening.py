@@ -1,6 +1,6 @@
 """Hardening of the scoring server: fuzzed bodies, oversized bodies, load, binding and model loading.
 
-Every test here talks to `python -m model serve` as a subprocess (real uvicorn
+Every test here talks to `mlgate serve` as a subprocess (real uvicorn
 on 127.0.0.1, real httpx clients), started once per module from a project copy
 whose pyproject.toml lowers `max_request_bytes` to 1 MiB, so oversized bodies
 stay cheap to send, and `max_discard_seconds` to 2 s, so a trickling client is
@@ -36,8 +36,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer
 
-from model import tracking
-from model.tracking import UntrustedModelError, load_skops_model
+from mlgate import tracking
+from mlgate.tracking import UntrustedModelError, load_skops_model
 from tests.support.ports import free_port
 from tests.support.project import clean_env, copy_project
 from tests.support.serving import mlgate_server, register_model
@@ -92,7 +92,7 @@ def project(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(cancer, project):
-    """`python -m model serve` on the cancer champion, one worker, no --host: (url, process)."""
+    """`mlgate serve` on the cancer champion, one worker, no --host: (url, process)."""
     with mlgate_server(cancer.tracking_uri, free_port(), cwd=project.root) as server:
         yield server.url, server.process
 
@@ -580,7 +580,7 @@ def test_skops_loading_refuses_a_model_asking_to_trust_a_type_outside_the_allowl
 def test_serving_a_model_asking_to_trust_builtins_eval_exits_2_with_one_clear_line(cancer, project, tmp_path):
     folder = tampered_copy(cancer, tmp_path / "model", "builtins.eval")
     done = subprocess.run(
-        [sys.executable, "-m", "model", "serve", "--model-uri", str(folder), "--port", str(free_port())],
+        [sys.executable, "-m", "mlgate", "serve", "--model-uri", str(folder), "--port", str(free_port())],
         cwd=project.root,
         env=clean_env(MLFLOW_TRACKING_URI=cancer.tracking_uri),
         capture_output=True,

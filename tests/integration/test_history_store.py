@@ -1,4 +1,4 @@
-"""`python -m model history` on real stores: a SQLite file and a real `mlflow server`.
+"""`mlgate history` on real stores: a SQLite file and a real `mlflow server`.
 
 The stores are filled through MlflowClient with what gate sessions leave
 (tests/support/registry.py): whole sessions would cost minutes and show
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from model import tracking
-from model.session.history import LATENCY_PLOT, REPORT_FILE, SCORES_PLOT
+from mlgate import tracking
+from mlgate.session.history import LATENCY_PLOT, REPORT_FILE, SCORES_PLOT
 from tests.support.ports import LOCALHOST, free_port
 from tests.support.project import clean_env
 from tests.support.registry import REFUSAL, make_history
@@ -29,7 +29,7 @@ COMMIT = "073e7e0ebdc073c96bc289a5e07b24ddd916f968"
 def history_command(tracking_uri: str, *args: str) -> subprocess.CompletedProcess:
     env = clean_env(MLFLOW_TRACKING_URI=tracking_uri, NO_PROXY=LOCALHOST, no_proxy=LOCALHOST)
     return subprocess.run(
-        [sys.executable, "-m", "model", "history", *args],
+        [sys.executable, "-m", "mlgate", "history", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
 

@@ -2,7 +2,7 @@
 
 Models are registered once per module into a store under the test's temporary
 folder (tests/support/serving.py); each server under test loads its model
-from there, as `python -m model serve` does.
+from there, as `mlgate serve` does.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from model.serving.app import create_app
-from model.serving.runner import running
-from model.tracking import load_servable
+from mlgate.serving.app import create_app
+from mlgate.serving.runner import running
+from mlgate.tracking import load_servable
 from tests.support.ports import free_port
 from tests.support.processes import start_together
 from tests.support.project import clean_env, copy_project
@@ -191,7 +191,7 @@ def test_micro_batched_answers_equal_one_by_one_under_concurrency(cancer, cancer
 
 @pytest.fixture(scope="module")
 def subprocess_servers(cancer, mixed, tmp_path_factory):
-    """`mlflow models serve` on both models, and `python -m model serve` on the cancer champion
+    """`mlflow models serve` on both models, and `mlgate serve` on the cancer champion
     with 1 and with 2 workers (from a project copy, as a user runs it); started together."""
     project = copy_project(tmp_path_factory.mktemp("cli") / "project")
     ports = {name: free_port() for name in ("mlflow-cancer", "mlflow-mixed", "mlgate-1", "mlgate-2")}

@@ -1,6 +1,6 @@
 """The sidecar forwards to a real upstream, counts what it proxied, and survives the upstream going away.
 
-The sidecar runs as users start it, `python -m monitoring.exporter --upstream
+The sidecar runs as users start it, `mlgate sidecar --upstream
 URL`, in its own process; its counts are read by scraping its /metrics. The
 upstream for the fast tests is a tiny uvicorn app speaking MLflow's scoring
 protocol, in a thread of the test process, so a test can stop it, restart
@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import tracking
-from monitoring.drift import build_profile
-from monitoring.sidecar import build_parser
+from mlgate import tracking
+from mlgate.monitoring.drift import build_profile
+from mlgate.monitoring.sidecar import build_parser
 from tests.support.ports import free_port
 from tests.support.project import ROOT, clean_env, copy_project, loosen_perf_budgets
 from tests.support.scoring_apps import (
@@ -45,7 +45,7 @@ SIDECAR_TIMEOUT_SECONDS = 1.0
 
 @contextmanager
 def running_sidecar(upstream_url: str, log_path: Path) -> Iterator[str]:
-    """`python -m monitoring.exporter --upstream URL` in its own process; yields its base URL."""
+    """`mlgate sidecar --upstream URL` in its own process; yields its base URL."""
     server = sidecar_server(
         upstream_url, free_port(), "--timeout-seconds", str(SIDECAR_TIMEOUT_SECONDS), cwd=ROOT, log=log_path
     )
@@ -240,7 +240,7 @@ def test_upstream_slower_than_the_timeout_is_a_504_counted_as_upstream_error(beh
 @pytest.mark.parametrize("upstream_url", ["localhost:5000", "http://", "ftp://127.0.0.1:5000", "http://127.0.0.1:99999"])
 def test_bad_upstream_url_is_one_usage_error_without_traceback(upstream_url):
     run = subprocess.run(
-        [sys.executable, "-m", "monitoring.exporter", "--upstream", upstream_url],
+        [sys.executable, "-m", "mlgate", "sidecar", "--upstream", upstream_url],
         cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=30,
     )
     assert run.returncode == 2
@@ -251,7 +251,7 @@ def test_bad_upstream_url_is_one_usage_error_without_traceback(upstream_url):
 
 def test_sidecar_refuses_a_multiprocess_dir_it_would_pollute(tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "monitoring.exporter", "--upstream", "http://127.0.0.1:5000"],
+        [sys.executable, "-m", "mlgate", "sidecar", "--upstream", "http://127.0.0.1:5000"],
         cwd=ROOT, env=clean_env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path)), capture_output=True, text=True, timeout=30,
     )
     assert run.returncode == 2

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from model import tracking
-from model.locking import LockTimeout, exclusive
+from mlgate import tracking
+from mlgate.locking import LockTimeout, exclusive
 from tests.support.processes import stop
 from tests.support.project import ROOT, clean_env
 
 OPENERS = 4
-OPEN = "import sys; from model import tracking; tracking.open_store(sys.argv[1]).search_experiments(); print('opened')"
+OPEN = "import sys; from mlgate import tracking; tracking.open_store(sys.argv[1]).search_experiments(); print('opened')"
 HOLD = (
-    "import sys, time; from pathlib import Path; from model.locking import exclusive\n"
+    "import sys, time; from pathlib import Path; from mlgate.locking import exclusive\n"
     "with exclusive(Path(sys.argv[1]), 5):\n    print('held', flush=True); time.sleep(600)\n"
 )
 

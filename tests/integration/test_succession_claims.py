@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from model import tracking
-from model.settings import load_settings
+from mlgate import tracking
+from mlgate.settings import load_settings
 
 LEASE_SECONDS = 2.0
 

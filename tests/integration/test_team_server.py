@@ -1,4 +1,4 @@
-"""`python -m team start|stop` (what `make team-server` runs) when something is in the way.
+"""`mlgate team start|stop` (what `make team-server` runs) when something is in the way.
 
 The happy path is tests/system/test_team_mode.py, whose sessions run against
 the server. Here: a taken port stops the start with one message naming it and
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from team import postgres
-from team import server as team
+from mlgate.team import postgres
+from mlgate.team import server as team
 from tests.support.ports import LOCALHOST, free_port
 from tests.support.project import ROOT, clean_env
 
@@ -36,7 +36,7 @@ def folder() -> Iterator[Path]:
 
 def run_team(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "team", *args], cwd=ROOT, env=clean_env(), capture_output=True, text=True,
+        [sys.executable, "-m", "mlgate", "team", *args], cwd=ROOT, env=clean_env(), capture_output=True, text=True,
         timeout=300, check=False,
     )
 
@@ -52,7 +52,7 @@ def test_a_taken_postgresql_port_stops_the_start_with_one_message_and_nothing_ru
         taken = squatter.getsockname()[1]
         result = run_team("start", "--folder", str(folder), "--port", str(free_port()), "--postgres-port", str(taken))
     assert result.returncode == 1, result.stdout + result.stderr
-    assert result.stderr.startswith(f"python -m team start: starting PostgreSQL on {LOCALHOST}:{taken} failed")
+    assert result.stderr.startswith(f"mlgate team start: starting PostgreSQL on {LOCALHOST}:{taken} failed")
     assert "Traceback" not in result.stderr
     assert not postgres.running(postgres.Cluster(folder / "postgres", taken))
     assert not (folder / "mlflow-server.pid").exists()

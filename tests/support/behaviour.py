@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.behaviour import schema as behaviour_schema
-from model.behaviour import search
-from model.behaviour.spec import BehaviourSpec
+from mlgate.behaviour import schema as behaviour_schema
+from mlgate.behaviour import search
+from mlgate.behaviour.spec import BehaviourSpec
 from tests.support.project import ROOT
 
 SUITE = ROOT / "gates" / "expectations" / "breast_cancer.json"

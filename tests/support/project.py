@@ -96,7 +96,7 @@ def loosen_perf_budgets(project: Project) -> None:
     import dataclasses
     import re
 
-    from model.settings import Settings
+    from mlgate.settings import Settings
 
     budgets = {
         f.name: LOOSE_SECONDS if f.name.endswith("_seconds") else LOOSE_RATIO

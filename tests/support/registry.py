@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.entities import Metric, RunTag
 
-from model import tracking
+from mlgate import tracking
 
 REFUSAL = "@champion moved from version {before} to {after} while this session ran; rerun the gates."
 

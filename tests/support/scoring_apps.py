@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from model import tracking
+from mlgate import tracking
 from tests.support.processes import ProcessError, wait_until
 
 RUN_ID = "0f3c9a61b2d84c7e9e1f5a2b3c4d5e6f"
@@ -108,8 +108,8 @@ def multiprocess_app():
     set_model reads only identity and gate scores, so the workers get a stand-in
     with those: importing mlflow for a real ServableModel costs each worker seconds.
     """
-    from monitoring.metrics import ServingMetrics, build_registry
-    from monitoring.middleware import instrument
+    from mlgate.monitoring.metrics import ServingMetrics, build_registry
+    from mlgate.monitoring.middleware import instrument
 
     registry = build_registry()
     metrics = ServingMetrics(registry)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from model import tracking
+from mlgate import tracking
 from tests.support.ports import LOCALHOST
 from tests.support.processes import Server
 from tests.support.project import VENV_BIN, clean_env
@@ -36,11 +36,11 @@ class Registered:
 
 def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-classifier", **overrides) -> Registered:
     """Train on `frame`, log with a signature, register as `model_name` and crown it."""
-    from model.compiler.translate import compile_model
-    from model.data import load_dataset
-    from model.settings import load_settings
-    from model.training import as_model_input, as_served_input, train_model
-    from monitoring.drift import PROFILE_FILE, build_profile
+    from mlgate.compiler.translate import compile_model
+    from mlgate.data import load_dataset
+    from mlgate.settings import load_settings
+    from mlgate.training import as_model_input, as_served_input, train_model
+    from mlgate.monitoring.drift import PROFILE_FILE, build_profile
 
     folder.mkdir(parents=True, exist_ok=True)
     data = folder / f"{model_name}.csv"
@@ -82,11 +82,11 @@ def url_of(port: int) -> str:
 
 
 def mlgate_server(tracking_uri: str, port: int, *args: str, cwd: Path, log: Path | None = None) -> Server:
-    """`python -m model serve` on the store at `tracking_uri`."""
+    """`mlgate serve` on the store at `tracking_uri`."""
     return Server(
-        [sys.executable, "-m", "model", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "mlgate", "serve", "--port", str(port), *args],
         url_of(port), cwd=cwd, env=clean_env(MLFLOW_TRACKING_URI=tracking_uri), log=log,
-        start_timeout_seconds=START_TIMEOUT_SECONDS, name="python -m model serve",
+        start_timeout_seconds=START_TIMEOUT_SECONDS, name="mlgate serve",
     )
 
 
@@ -116,12 +116,12 @@ def mlflow_tracking_server(backend_uri: str, port: int, *extra: str, cwd: Path, 
 
 
 def sidecar_server(upstream_url: str, port: int, *extra: str, cwd: Path, log: Path | None = None, env=None) -> Server:
-    """`python -m monitoring.exporter --upstream URL` as users start it; ready when its own /metrics answers.
+    """`mlgate sidecar --upstream URL` as users start it; ready when its own /metrics answers.
 
     Stopped with SIGINT, as a user's Ctrl-C: uvicorn shuts down cleanly and the log stays free of tracebacks.
     """
     return Server(
-        [sys.executable, "-m", "monitoring.exporter", "--upstream", upstream_url, "--port", str(port), *extra],
+        [sys.executable, "-m", "mlgate", "sidecar", "--upstream", upstream_url, "--port", str(port), *extra],
         url_of(port), ready_path="/metrics", cwd=cwd, env=env or clean_env(), log=log,
         stop_signal=signal.SIGINT, start_timeout_seconds=SIDECAR_START_SECONDS, name="the sidecar",
     )

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from model import tracking
+from mlgate import tracking
 from tests.support.processes import stop
 from tests.support.project import clean_env
 

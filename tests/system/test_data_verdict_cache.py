@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from model import tracking
+from mlgate import tracking
 from tests.support.project import clean_env
 
 pytestmark = pytest.mark.slow

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from model import tracking
+from mlgate import tracking
 from tests.support.ports import free_port
 from tests.support.processes import stop, wait_until
 from tests.support.project import Project, clean_env

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from model import tracking
-from monitoring.drift import Profile
+from mlgate import tracking
+from mlgate.monitoring.drift import Profile
 from tests.support.project import Project
 
 pytestmark = pytest.mark.slow
@@ -164,7 +164,7 @@ def test_the_bundles_plots_name_the_version_and_the_latency_plot_is_there(green)
 
 def test_history_of_a_real_session_shows_what_it_recorded(green, tmp_path):
     """In process: the command's own wiring is tested in tests/integration/test_history_store.py."""
-    from model.session.history import write_history
+    from mlgate.session.history import write_history
 
     write_history(green.project.tracking_uri, "mlgate-classifier", tmp_path)
     report = (tmp_path / "history.md").read_text(encoding="utf-8")
@@ -237,7 +237,7 @@ def corrupted_csv(green, breast_cancer_frame) -> str:
     project = green.project
     (project.root / "data").mkdir()
     breast_cancer_frame.to_csv(project.root / "data" / "cancer.csv", index=False)
-    drafted = project.run(sys.executable, "-m", "model", "expectations", "--dataset", "data/cancer.csv", "--target", "target")
+    drafted = project.run(sys.executable, "-m", "mlgate", "expectations", "--dataset", "data/cancer.csv", "--target", "target")
     assert drafted.returncode == 0, output(drafted)
     assert (project.root / "gates" / "expectations" / "cancer.json").is_file()
     corrupted = breast_cancer_frame.copy()
@@ -458,7 +458,7 @@ def test_dataset_without_suite_fails_data_gate_with_the_command_to_draft_one(pro
 
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
     assert "no data suite for dataset 'grades'" in result.stdout
-    assert "python -m model expectations --dataset " in result.stdout and "--target grade" in result.stdout
+    assert "mlgate expectations --dataset " in result.stdout and "--target grade" in result.stdout
     assert tracking_store(project.tracking_uri).client.search_registered_models() == []
 
 
@@ -470,7 +470,7 @@ def test_categorical_csv_with_string_labels_passes_promotes_and_serves_strings(
 
     (project.root / "data").mkdir()
     mixed_frame.to_csv(project.root / "data" / "grades.csv", index=False)
-    drafted = project.run(sys.executable, "-m", "model", "expectations", "--dataset", "data/grades.csv", "--target", "grade")
+    drafted = project.run(sys.executable, "-m", "mlgate", "expectations", "--dataset", "data/grades.csv", "--target", "grade")
     assert drafted.returncode == 0, output(drafted)
     suite = json.loads((project.root / "gates" / "expectations" / "grades.json").read_text())
     label_sets = [
@@ -504,7 +504,7 @@ IMPORT_SOURCE = "GitHub run 4242"
 
 
 def import_champion(project: Project, bundle: Path, *args: str) -> subprocess.CompletedProcess:
-    return project.run(sys.executable, "-m", "model", "import-champion", str(bundle), *args, timeout=TIMEOUT_SECONDS)
+    return project.run(sys.executable, "-m", "mlgate", "import-champion", str(bundle), *args, timeout=TIMEOUT_SECONDS)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from model import tracking
+from mlgate import tracking
 from tests.support.ports import LOCALHOST, free_port
 from tests.support.project import VENV_BIN, clean_env
 from tests.support.serving import mlflow_tracking_server

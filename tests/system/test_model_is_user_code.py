@@ -2,7 +2,7 @@
 pipeline function in the user's own module, each promoted, served and loadable by pyfunc.
 
 Each test is one full session in its own project copy (its own store), then our real
-server (`python -m model serve`, uvicorn on 127.0.0.1) on the champion it promoted.
+server (`mlgate serve`, uvicorn on 127.0.0.1) on the champion it promoted.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import textwrap
 import httpx
 import pytest
 
-from model import tracking
+from mlgate import tracking
 from tests.support.ports import free_port
 from tests.support.serving import mlgate_server
 
@@ -34,7 +34,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from model.training import estimator_from_settings
+from mlgate.training import estimator_from_settings
 
 
 def with_size_squared(frame):
@@ -101,9 +101,9 @@ def test_user_pipeline_with_xgboost_on_string_labels_is_promoted_served_and_reco
     (project.root / "my_features.py").write_text(textwrap.dedent(USER_MODULE), encoding="utf-8")
     (project.root / "data").mkdir()
     mixed_frame.to_csv(project.root / "data" / "grades.csv", index=False)
-    drafted = project.run(sys.executable, "-m", "model", "expectations", "--dataset", "data/grades.csv", "--target", "grade")
+    drafted = project.run(sys.executable, "-m", "mlgate", "expectations", "--dataset", "data/grades.csv", "--target", "grade")
     assert drafted.returncode == 0, output(drafted)
-    # In pyproject.toml, as a user sets it: `python -m model serve` reads it to trust the module's types.
+    # In pyproject.toml, as a user sets it: `mlgate serve` reads it to trust the module's types.
     pyproject = project.root / "pyproject.toml"
     pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(
         "[tool.mlgate]\n", '[tool.mlgate]\npipeline = "my_features:build"\n', 1), encoding="utf-8")

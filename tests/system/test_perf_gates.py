@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from model import tracking
+from mlgate import tracking
 from tests.support.project import Project, copy_project
 
 pytestmark = pytest.mark.slow
@@ -164,10 +164,10 @@ def compilation(trained_model, split, candidate):
     """A compiler bug, simulated: the graph of a model trained on shuffled labels."""
     import numpy as np
 
-    from model.compiler.translate import compile_model
-    from model.data import Dataset
-    from model.settings import Settings
-    from model.training import train_model
+    from mlgate.compiler.translate import compile_model
+    from mlgate.data import Dataset
+    from mlgate.settings import Settings
+    from mlgate.training import train_model
 
     frame = split.train.frame.copy()
     frame[split.train.target] = np.random.default_rng(0).permutation(frame[split.train.target].to_numpy())

@@ -3,7 +3,7 @@
 One server for the module (team/server.py, the code `make team-server` runs):
 PostgreSQL in a folder of its own and `mlflow server` with proxied artifacts, on
 loopback ports. Four sessions from four checkouts race to crown the first
-champion, and `python -m model serve` serves the winner from the server; then
+champion, and `mlgate serve` serves the winner from the server; then
 the server is killed under a session and restarted. MLflow's
 aliases have no compare-and-set, so the race is where a later writer could
 silently replace a champion it never compared with: the promotion protocol
@@ -34,10 +34,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from model import tracking
-from model.settings import load_settings
-from team import postgres
-from team import server as team
+from mlgate import tracking
+from mlgate.settings import load_settings
+from mlgate.team import postgres
+from mlgate.team import server as team
 from tests.support.ports import free_port
 from tests.support.processes import stop, wait_until
 from tests.support.project import Project, clean_env

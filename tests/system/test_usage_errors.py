@@ -41,11 +41,11 @@ def test_bad_setting_stops_session_with_one_usage_error(project, args, config, n
 
 @pytest.mark.slow
 def test_expectations_command_with_missing_file_exits_2_with_one_line(project):
-    result = project.run(sys.executable, "-m", "model", "expectations", "--dataset", "absent.csv", "--target", "y")
+    result = project.run(sys.executable, "-m", "mlgate", "expectations", "--dataset", "absent.csv", "--target", "y")
     assert result.returncode == 2
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("python -m model expectations: error: ")
+    assert lines[0].startswith("mlgate expectations: error: ")
     assert "absent.csv" in lines[0]

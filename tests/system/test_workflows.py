@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from model.session.report import VERDICT_ICONS
-from model.settings import Settings
+from mlgate.session.report import VERDICT_ICONS
+from mlgate.settings import Settings
 from tests.support.fake_github import FakeGitHub
 from tests.support.project import (
     ROOT,
@@ -480,7 +480,7 @@ def test_both_workflows_import_the_production_champion_right_before_the_gate_ste
     assert first == second
     assert first["env"]["GH_TOKEN"] == "${{ github.token }}"  # the job token, read-only, no secret
     script = ROOT / shlex.split(first["run"])[-1]
-    assert script.is_file() and "python -m model import-champion" in script.read_text()
+    assert script.is_file() and "mlgate import-champion" in script.read_text()
 
 
 @pytest.mark.slow

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from model import tracking
-from model.session.abandoned import is_running, mark_abandoned, this_session
-from model.settings import load_settings
+from mlgate import tracking
+from mlgate.session.abandoned import is_running, mark_abandoned, this_session
+from mlgate.settings import load_settings
 
 
 @pytest.fixture(scope="module")

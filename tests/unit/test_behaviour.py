@@ -1,6 +1,6 @@
 """The behavioural gates can go red: each check, run on a model built to break it.
 
-The gates in gates/model/test_behaviour.py call `model.behaviour`; these tests
+The gates in gates/model/test_behaviour.py call `mlgate.behaviour`; these tests
 call the very same functions on small stand-in models (numpy, no
 scikit-learn, so the `deep` hypothesis profile stays cheap) the real default
 RandomForest and the deep profile are in tests/integration/test_behaviour_deep.py.
@@ -16,16 +16,16 @@ import pandas as pd
 import pytest
 from hypothesis import given
 
-from model.behaviour import checks, search
-from model.behaviour import schema as behaviour_schema
-from model.behaviour import spec as behaviour_spec
-from model.behaviour.spec import (
+from mlgate.behaviour import checks, search
+from mlgate.behaviour import schema as behaviour_schema
+from mlgate.behaviour import spec as behaviour_spec
+from mlgate.behaviour.spec import (
     BehaviourSpec,
     BehaviourSpecError,
     Directional,
     Invariance,
 )
-from model.training import as_model_input
+from mlgate.training import as_model_input
 from tests.support.behaviour import (
     DEEP,
     QUICK,

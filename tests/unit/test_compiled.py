@@ -1,6 +1,6 @@
 """The compiled (ONNX) model against the scikit-learn pipeline it came from.
 
-Real pipelines from `model.training`: breast_cancer with the default settings,
+Real pipelines from `mlgate.training`: breast_cancer with the default settings,
 and wine with string labels plus a categorical column and a numeric column
 with gaps. Parity means identical labels and probabilities within 1e-9 --
 the forests' come out bit for bit.
@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from sklearn.datasets import load_wine
 from sklearn.preprocessing import QuantileTransformer
 
-from model.compiler.translate import compile_model
-from model.data import Dataset, load_dataset, split_holdout
-from model.serving.compiled import CompiledModel, parity
-from model.settings import Settings
-from model.training import as_model_input, train_model
+from mlgate.compiler.translate import compile_model
+from mlgate.data import Dataset, load_dataset, split_holdout
+from mlgate.serving.compiled import CompiledModel, parity
+from mlgate.settings import Settings
+from mlgate.training import as_model_input, train_model
 
 ATOL = 1e-9
 REGIONS = ["east", "north", "south", "west"]

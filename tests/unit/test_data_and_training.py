@@ -18,10 +18,10 @@ from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier
 
-from model.data import DataError, Dataset, load_dataset, split_holdout
-from model.evaluation import compare_with_champion, compute_metrics
-from model.settings import Settings
-from model.training import as_model_input, feature_kinds, train_model
+from mlgate.data import DataError, Dataset, load_dataset, split_holdout
+from mlgate.evaluation.metrics import compare_with_champion, compute_metrics
+from mlgate.settings import Settings
+from mlgate.training import as_model_input, feature_kinds, train_model
 
 LABELS = ("high", "low", "mid")
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from model import data_verdicts
-from model.settings import Settings
+from mlgate import data_verdicts
+from mlgate.settings import Settings
 
 
 @pytest.fixture

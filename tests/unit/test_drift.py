@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from prometheus_client import CollectorRegistry
 
-from monitoring.drift import (
+from mlgate.monitoring.drift import (
     MISSING,
     OTHER,
     SHARE_FLOOR,
@@ -22,8 +22,8 @@ from monitoring.drift import (
     psi,
     training_drift,
 )
-from monitoring.drift_window import OTHER_LABEL, DriftCollector, DriftWindow
-from monitoring.metrics import ServingMetrics
+from mlgate.monitoring.drift_window import OTHER_LABEL, DriftCollector, DriftWindow
+from mlgate.monitoring.metrics import ServingMetrics
 
 
 @pytest.fixture(scope="module")
@@ -250,9 +250,9 @@ def test_two_workers_windows_add_up_in_either_collector(profile, table, tmp_path
     clock = Clock()
     workers = []
     for pid in (os_pid := [111111, 222222]):
-        monkeypatch.setattr("monitoring.drift_window.os.getpid", lambda pid=pid: pid)
+        monkeypatch.setattr("mlgate.monitoring.drift_window.os.getpid", lambda pid=pid: pid)
         workers.append(DriftWindow(profile, list(table.columns), 600, 1, folder=str(tmp_path), clock=clock))
-    monkeypatch.setattr("monitoring.drift_window._alive", lambda pid: pid in os_pid)
+    monkeypatch.setattr("mlgate.monitoring.drift_window._alive", lambda pid: pid in os_pid)
     for worker, part in zip(workers, (table.head(300), table.iloc[300:1000])):
         columns = _columns(part)
         worker.fold(columns.arrays, columns.block, np.zeros(len(part), dtype=int))
@@ -275,15 +275,15 @@ def test_serving_metrics_fold_rows_only_with_their_columns(profile, table):
 
 
 def test_the_sidecar_window_defaults_are_the_servers_settings():
-    from model.settings import Settings
-    from monitoring import sidecar
+    from mlgate.settings import Settings
+    from mlgate.monitoring import sidecar
 
     assert sidecar.DEFAULT_DRIFT_HALF_LIFE_SECONDS == Settings().drift_window_half_life_seconds
     assert sidecar.DEFAULT_DRIFT_MIN_WINDOW_ROWS == Settings().drift_min_window_rows
 
 
 def test_request_rows_are_read_from_every_mlflow_form_and_refused_when_unreadable(profile):
-    from monitoring.request_rows import request_columns
+    from mlgate.monitoring.request_rows import request_columns
 
     features = profile.features
     split = b'{"dataframe_split": {"columns": ["x", "colour"], "data": [[1.5, "red"], ["oops", null]]}}'

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from model.session.report import GateReport, GateResult
+from mlgate.session.report import GateReport, GateResult
 
 FIRST_SCREEN_LINES = 25
 FAILED_GATES = {
@@ -188,7 +188,7 @@ def test_a_pipe_in_a_message_does_not_break_the_table():
 
 
 def test_latency_plot_draws_both_models_and_nothing_without_timings(tmp_path):
-    from model.session.plots import latency_distribution
+    from mlgate.session.plots import latency_distribution
 
     timings = {"candidate": [0.001 + i * 1e-6 for i in range(200)], "champion": [0.002 + i * 1e-6 for i in range(200)]}
     path = latency_distribution(timings, tmp_path / "latency.png", "m version 2 on sklearn:breast_cancer")
@@ -198,7 +198,7 @@ def test_latency_plot_draws_both_models_and_nothing_without_timings(tmp_path):
 
 
 def test_plots_name_classes_with_their_code():
-    from model.evaluation import class_label
+    from mlgate.evaluation.metrics import class_label
 
     assert class_label(0, {"0": "malignant"}) == "malignant (0)"
     assert class_label("low", {}) == "low"

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from model import tracking
-from model.session.history import (
+from mlgate import tracking
+from mlgate.session.history import (
     CHAMPION,
     CROWNED,
     LATENCY_PLOT,
@@ -19,7 +19,7 @@ from model.session.history import (
     to_markdown,
     version_rows,
 )
-from model.tracking import RunFacts, VersionFacts
+from mlgate.tracking import RunFacts, VersionFacts
 
 REFUSAL = "@champion moved from version 1 to 3 while this session ran; rerun the gates."
 

@@ -1,7 +1,8 @@
 """The house's rules about who imports whom, read from the source with `ast` (nothing is imported).
 
-Dependencies point one way: gates/, tests/, benchmarks/ -> model/, monitoring/
--> libraries. Each rule is a function over a module graph (module name ->
+Dependencies point one way: the project's gates/ and model/, tests/ and
+benchmarks/ -> the `mlgate` package (src/mlgate) -> libraries; inside it, only
+the pytest plugin and the shipped gates know pytest. Each rule is a function over a module graph (module name ->
 the names it imports), so each is shown to fail on a small fake graph with a
 violation in it as well as to pass on the real tree.
 """
@@ -16,9 +17,12 @@ import pytest
 
 from tests.support.project import ROOT
 
-LIBRARY = ("model", "gates", "monitoring", "team")
+SRC = ROOT / "src"
+LIBRARY = ("mlgate",)
+PYTEST_SIDE = ("mlgate.plugin", "mlgate.gates")
+PROJECT = ("gates", "model")
 WEB_FRAMEWORKS = ("starlette", "uvicorn", "fastapi", "httpx")
-PURE_SERVING_CORE = ("model.serving.payload", "model.serving.batching")
+PURE_SERVING_CORE = ("mlgate.serving.payload", "mlgate.serving.batching")
 
 Graph = dict[str, set[str]]
 
@@ -134,31 +138,48 @@ def imports_of_test_modules(graph: Graph) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def library() -> Graph:
-    """model/, gates/, monitoring/ and team/ as the source says they import each other."""
-    return read_graph(ROOT, LIBRARY)
+    """The mlgate package as the source says its modules import each other."""
+    return read_graph(SRC, LIBRARY)
 
 
 @pytest.fixture(scope="module")
 def everything(library) -> Graph:
-    """The library, the tests and the benchmarks."""
-    return {**library, **read_graph(ROOT, ("tests", "benchmarks"))}
+    """The library, the reference project's gates and model, the tests and the benchmarks."""
+    return {**library, **read_graph(ROOT, (*PROJECT, "tests", "benchmarks"))}
 
 
 def test_the_graph_is_read_from_the_tree(library, everything):
-    assert {"model.tracking", "model.serving.payload", "gates.conftest", "monitoring.sidecar", "team.server"} <= set(library)
-    assert "tests.unit.test_house" in everything and "model.settings" in library["model.tracking"]
+    assert {"mlgate.tracking", "mlgate.serving.payload", "mlgate.plugin.session", "mlgate.monitoring.sidecar",
+            "mlgate.team.server"} <= set(library)
+    assert "tests.unit.test_house" in everything and "mlgate.settings" in library["mlgate.tracking"]
+    assert "gates.model.test_model_gates" in everything
 
 
-def test_no_import_cycle_among_model_gates_and_monitoring(library):
+def test_no_import_cycle_in_the_package(library):
     assert import_cycles(library) == []
 
 
-def test_model_never_imports_pytest_or_gates(library):
-    assert forbidden_imports(library, ["model"], ["pytest", "_pytest", "gates"]) == []
+def test_the_library_never_imports_pytest_outside_the_plugin_and_the_gates(library):
+    outside = {m: names for m, names in library.items() if not _is_within(m, PYTEST_SIDE)}
+    assert forbidden_imports(outside, LIBRARY, ["pytest", "_pytest"]) == []
+
+
+def test_the_library_never_imports_the_project_or_its_tests(library):
+    assert forbidden_imports(library, LIBRARY, [*PROJECT, "tests", "benchmarks"]) == []
+
+
+def test_the_plugin_entry_point_imports_only_pytest_until_a_session_asks(library):
+    """Installing mlgate must cost nothing in a run that collects no gate: the entry module stays light."""
+    top_level = ast.parse((SRC / "mlgate" / "plugin" / "__init__.py").read_text(encoding="utf-8")).body
+    imported = {alias.name for node in top_level if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in top_level if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "pathlib", "pytest", "mlgate.plugin.layout"}
+    layout = ast.parse((SRC / "mlgate" / "plugin" / "layout.py").read_text(encoding="utf-8")).body
+    assert {a.name for n in layout if isinstance(n, ast.Import) for a in n.names} <= {"pytest"}
 
 
 def test_only_model_tracking_imports_mlflow(library):
-    assert forbidden_imports(library, LIBRARY, ["mlflow"], allowed=["model.tracking"]) == []
+    assert forbidden_imports(library, LIBRARY, ["mlflow"], allowed=["mlgate.tracking"]) == []
 
 
 def test_the_serving_core_imports_no_web_framework(library):
@@ -167,11 +188,12 @@ def test_the_serving_core_imports_no_web_framework(library):
 
 def test_team_mode_imports_neither_model_nor_gates(library):
     """The team server is processes and a database: it must start on a machine that cannot train."""
-    assert forbidden_imports(library, ["team"], ["model", "gates"]) == []
+    heavy = ["mlgate.tracking", "mlgate.training", "mlgate.data", "mlgate.plugin", "mlgate.gates", "mlgate.serving"]
+    assert forbidden_imports(library, ["mlgate.team"], heavy) == []
 
 
-def test_monitoring_never_imports_gates(library):
-    assert forbidden_imports(library, ["monitoring"], ["gates"]) == []
+def test_monitoring_never_imports_the_plugin(library):
+    assert forbidden_imports(library, ["mlgate.monitoring"], PYTEST_SIDE) == []
 
 
 def test_no_module_imports_a_test_module(everything):
@@ -192,19 +214,19 @@ def test_a_cycle_is_found_however_long(tmp_path):
 
 def test_a_cycle_through_a_lazy_import_in_a_function_is_found(tmp_path):
     for name, text in {
-        "model/__init__.py": "",
-        "model/a.py": "from model import b\n",
-        "model/b.py": "def later():\n    from model.a import thing\n",
+        "mlgate/__init__.py": "",
+        "mlgate/a.py": "from mlgate import b\n",
+        "mlgate/b.py": "def later():\n    from mlgate.a import thing\n",
     }.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    graph = read_graph(tmp_path, ["model"])
-    assert import_cycles(graph) == [["model.a", "model.b", "model.a"]]
+    graph = read_graph(tmp_path, ["mlgate"])
+    assert import_cycles(graph) == [["mlgate.a", "mlgate.b", "mlgate.a"]]
 
 
 def test_relative_imports_are_resolved_to_their_module():
-    names = imported_names("from . import payload\nfrom ..tracking import load_servable\n", "model.serving.app", False)
-    assert {"model.serving.payload", "model.tracking"} <= names
+    names = imported_names("from . import payload\nfrom ..tracking import load_servable\n", "mlgate.serving.app", False)
+    assert {"mlgate.serving.payload", "mlgate.tracking"} <= names
 
 
 @pytest.mark.parametrize(
@@ -212,37 +234,39 @@ def test_relative_imports_are_resolved_to_their_module():
     [
         ("import pytest", "pytest"),
         ("from _pytest.fixtures import fixture", "pytest"),
-        ("from gates.stash import SETTINGS_KEY", "gates"),
+        ("from gates.model.test_model_gates import test_x", "gates"),
     ],
 )
-def test_model_importing_pytest_or_gates_is_found(source, rule):
-    graph = {"model.session.report": imported_names(source, "model.session.report", False)}
-    assert forbidden_imports(graph, ["model"], ["pytest", "_pytest", "gates"])
-    assert not forbidden_imports({"gates.conftest": graph["model.session.report"]}, ["model"], ["pytest", "gates"])
+def test_the_library_importing_pytest_or_the_project_is_found(source, rule):
+    graph = {"mlgate.session.report": imported_names(source, "mlgate.session.report", False)}
+    assert forbidden_imports(graph, LIBRARY, ["pytest", "_pytest", *PROJECT])
+    assert not forbidden_imports({"tests.x": graph["mlgate.session.report"]}, LIBRARY, ["pytest", *PROJECT])
 
 
 def test_mlflow_imported_outside_model_tracking_is_found():
     graph = {
-        "model.tracking": {"mlflow", "mlflow.sklearn"},
-        "monitoring.metrics": {"mlflow.entities"},
-        "gates.conftest": {"mlflowx"},  # another package whose name starts alike
+        "mlgate.tracking": {"mlflow", "mlflow.sklearn"},
+        "mlgate.monitoring.metrics": {"mlflow.entities"},
+        "mlgate.plugin.session": {"mlflowx"},  # another package whose name starts alike
     }
-    assert forbidden_imports(graph, LIBRARY, ["mlflow"], allowed=["model.tracking"]) == [
-        ("monitoring.metrics", "mlflow.entities")
+    assert forbidden_imports(graph, LIBRARY, ["mlflow"], allowed=["mlgate.tracking"]) == [
+        ("mlgate.monitoring.metrics", "mlflow.entities")
     ]
 
 
 @pytest.mark.parametrize("framework", WEB_FRAMEWORKS)
 def test_a_web_framework_in_the_serving_core_is_found(framework):
-    graph = {"model.serving.batching": {"asyncio", f"{framework}.requests"}, "model.serving.app": {framework}}
+    graph = {"mlgate.serving.batching": {"asyncio", f"{framework}.requests"}, "mlgate.serving.app": {framework}}
     assert forbidden_imports(graph, PURE_SERVING_CORE, WEB_FRAMEWORKS) == [
-        ("model.serving.batching", f"{framework}.requests")
+        ("mlgate.serving.batching", f"{framework}.requests")
     ]
 
 
-def test_monitoring_importing_gates_is_found():
-    graph = {"monitoring.sidecar": {"gates.perf.measure"}, "gates.perf.conftest": {"monitoring.sidecar"}}
-    assert forbidden_imports(graph, ["monitoring"], ["gates"]) == [("monitoring.sidecar", "gates.perf.measure")]
+def test_monitoring_importing_the_plugin_is_found():
+    graph = {"mlgate.monitoring.sidecar": {"mlgate.plugin.measure"}, "mlgate.plugin.perf_fixtures": {"mlgate.monitoring.sidecar"}}
+    assert forbidden_imports(graph, ["mlgate.monitoring"], PYTEST_SIDE) == [
+        ("mlgate.monitoring.sidecar", "mlgate.plugin.measure")
+    ]
 
 
 @pytest.mark.parametrize(

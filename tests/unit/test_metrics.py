@@ -15,8 +15,8 @@ import math
 import pytest
 from prometheus_client import REGISTRY
 
-from model import tracking
-from monitoring.metrics import (
+from mlgate import tracking
+from mlgate.monitoring.metrics import (
     DURATION_BUCKETS_SECONDS,
     MAX_PREDICTION_LABELS,
     OVERFLOW_LABEL,
@@ -24,7 +24,7 @@ from monitoring.metrics import (
     ServingMetrics,
     build_registry,
 )
-from monitoring.middleware import instrument
+from mlgate.monitoring.middleware import instrument
 from tests.support.scoring_apps import RUN_ID, servable
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from model.settings import Settings, load_settings
+from mlgate.settings import Settings, load_settings
 from tests.support.monitoring_config import (
     ALERT_RULE_TESTS,
     ALERT_RULES,

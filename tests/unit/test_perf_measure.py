@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gates.perf.measure import Pairs, in_both_halves
-from model.serving.latency import percentile
+from mlgate.plugin.measure import Pairs, in_both_halves
+from mlgate.serving.latency import percentile
 
 
 def _pairs(base: list[float], other: list[float]) -> Pairs:

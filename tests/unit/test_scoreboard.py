@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from model.session.scoreboard import GATE_OF_METRIC, render, rows
+from mlgate.session.scoreboard import GATE_OF_METRIC, render, rows
 
 PASSED = {gate: "passed" for gate in GATE_OF_METRIC.values()}
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from model.serving.app import discard_body, read_body
-from model.serving.batching import MicroBatcher
-from model.serving.payload import (
+from mlgate.serving.app import discard_body, read_body
+from mlgate.serving.batching import MicroBatcher
+from mlgate.serving.payload import (
     ClientError,
     Columns,
     InputSchema,
@@ -21,7 +21,7 @@ from model.serving.payload import (
     parse_request,
     predictions_body,
 )
-from model.training import as_model_input
+from mlgate.training import as_model_input
 
 # A user's kind of signature: every type but float/integer, one optional column.
 MIXED = InputSchema.of(
@@ -317,12 +317,12 @@ def test_columns_of_several_requests_concatenate_in_order_for_both_layouts():
 def test_the_server_predicts_with_the_compiled_model_when_there_is_one(mixed_frame):
     from types import SimpleNamespace
 
-    from model import tracking
-    from model.compiler.translate import compile_model
-    from model.data import Dataset
-    from model.serving.predict import engine_of, predictor_for
-    from model.settings import Settings
-    from model.training import train_model
+    from mlgate import tracking
+    from mlgate.compiler.translate import compile_model
+    from mlgate.data import Dataset
+    from mlgate.serving.predict import engine_of, predictor_for
+    from mlgate.settings import Settings
+    from mlgate.training import train_model
 
     # Missing categories as a CSV gives them (NaN), not None: None would be a category of its own.
     frame = mixed_frame.assign(colour=mixed_frame["colour"].where(mixed_frame["colour"].notna(), np.nan))

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from model.data import check_target
-from model.settings import Settings, SettingsError, load_settings
-from model.training import resolve_estimator
+from mlgate.data import check_target
+from mlgate.settings import Settings, SettingsError, load_settings
+from mlgate.training import resolve_estimator
 
 
 def write_toml(path: Path, body: str) -> Path:

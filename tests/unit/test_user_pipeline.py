@@ -14,13 +14,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from model import tracking
-from model.compiler.translate import compile_model
-from model.data import Dataset, split_holdout
-from model.provenance import git_state, pipeline_source_sha256
-from model.serving.compiled import parity
-from model.settings import Settings, SettingsError, load_settings
-from model.training import as_model_input, check_pipeline, train_model
+from mlgate import tracking
+from mlgate.compiler.translate import compile_model
+from mlgate.data import Dataset, split_holdout
+from mlgate.provenance import git_state, pipeline_source_sha256
+from mlgate.serving.compiled import parity
+from mlgate.settings import Settings, SettingsError, load_settings
+from mlgate.training import as_model_input, check_pipeline, train_model
 
 pytest.importorskip("lightgbm")
 pytest.importorskip("xgboost")
@@ -137,7 +137,7 @@ def test_boosting_model_trusted_types_grow_by_its_own_package_only(estimator, pa
     trusted = tracking.trusted_types(fitted)
     assert any(t.startswith(package) for t in trusted)
     outside = [t for t in trusted if not t.startswith((*tracking.TRUSTED_TYPE_PREFIXES, package))]
-    assert set(outside) <= {"collections.OrderedDict", "model.labels.EncodedLabels"}
+    assert set(outside) <= {"collections.OrderedDict", "mlgate.labels.EncodedLabels"}
     # The other booster's package is not trusted for this model.
     other = "xgboost.core.Evil" if package == "lightgbm." else "lightgbm.basic.Evil"
     assert tracking._refused([other, "builtins.eval", f"{package[:-1]}x.Evil"], [tracking.estimator_package(fitted)]) == [

@@ -1,1 +1,0 @@
-"""Compiling a fitted pipeline to ONNX: `model.compiler.translate.compile_model`."""

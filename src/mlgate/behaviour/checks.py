@@ -1,0 +1,342 @@
+"""Behavioural checks: what a model does on rows nobody sampled, searched with hypothesis.
+
+Pure library, no pytest. `gates/model/test_behaviour.py` runs these searches
+on the candidate; `tests/unit/test_behaviour.py` runs the same checks on models
+built to break them. The rows come from `mlgate.behaviour.schema`, the
+declared expectations from `mlgate.behaviour.spec`.
+
+* Generic claims hold for any model and any row the data suite accepts:
+  valid probabilities and known labels; the same answer alone as in a batch,
+  in any row order, and when asked twice.
+* Declared claims perturb the holdout within a spec entry's bounds.
+* A check returns what it measured or raises `BehaviourViolation`, whose
+  first line names the claim, the number and the offending row: that line is
+  what the gate report shows. `search` runs several claims on one stream of
+  hypothesis draws, so each call to the model serves all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlgate.behaviour.schema import EDGE_SHARE, describe_row, plain
+from mlgate.behaviour.spec import BehaviourSpec, Directional, Expectation, Invariance
+
+# Two answers for the same row are "the same" within this (probabilities are in [0, 1]).
+ANSWER_ATOL = 1e-9
+# A row's probabilities may sum to 1 within this.
+PROBABILITY_SUM_ATOL = 1e-6
+
+
+class BehaviourViolation(AssertionError):
+    """A model broke a behavioural claim; the first line says how, on which row."""
+
+    def __init__(self, message: str, claim: str = "", value: float | None = None) -> None:
+        super().__init__(message)
+        self.claim = claim  # which claim, when several are searched together
+        self.value = value  # what was measured, when the claim measures a share
+
+
+# --- the generic claims: any model, any row of the schema ------------------------------
+
+GENERIC_CLAIMS = ("valid_output", "batch_independent", "order_independent", "repeatable")
+
+
+def _proba(model, frame: pd.DataFrame) -> np.ndarray:
+    return np.asarray(model.predict_proba(frame), dtype=float)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=ANSWER_ATOL))
+
+
+def _where(frame: pd.DataFrame, i: int) -> str:
+    return f"row {i} of a {len(frame)}-row batch {describe_row(frame, i)}"
+
+
+def check_valid_probabilities(model, frame: pd.DataFrame, labels: Sequence[Any], proba: np.ndarray | None = None) -> int:
+    """Probabilities in [0, 1] summing to 1, one column per class, every class a known label."""
+    proba = _proba(model, frame) if proba is None else proba
+    rows = len(frame)
+    known = {plain(v) for v in labels}
+    classes = [plain(c) for c in getattr(model, "classes_", [])]
+    if proba.ndim != 2 or proba.shape[0] != rows or (classes and proba.shape[1] != len(classes)):
+        raise BehaviourViolation(
+            f"predict_proba returned shape {proba.shape} for {rows} row(s) and {len(classes)} classes"
+        )
+    unknown = [c for c in classes if c not in known]
+    if unknown:
+        raise BehaviourViolation(f"the model's classes {unknown} are not in the label set {sorted(known, key=str)}")
+    for i, p in enumerate(proba):
+        if not np.all(np.isfinite(p)) or np.any(p < -ANSWER_ATOL) or np.any(p > 1 + ANSWER_ATOL):
+            raise BehaviourViolation(f"probabilities {np.round(p, 6).tolist()} outside [0, 1] for {_where(frame, i)}")
+        if abs(float(p.sum()) - 1.0) > PROBABILITY_SUM_ATOL:
+            raise BehaviourViolation(
+                f"probabilities {np.round(p, 6).tolist()} sum to {p.sum():.6g}, not 1, for {_where(frame, i)}"
+            )
+    return rows
+
+
+def check_labels_known(model, frames: Sequence[pd.DataFrame], labels: Sequence[Any]) -> int:
+    """Every row of every batch is predicted a known label; all batches in one call to predict."""
+    known = {plain(v) for v in labels}
+    predicted = np.asarray(model.predict(pd.concat(frames, ignore_index=True)))
+    rows = sum(len(f) for f in frames)
+    if predicted.ndim != 1 or len(predicted) != rows:
+        raise BehaviourViolation(f"predict returned shape {predicted.shape} for {rows} row(s)")
+    offset = 0
+    for frame in frames:
+        for i, label in enumerate(predicted[offset : offset + len(frame)]):
+            if plain(label) not in known:
+                raise BehaviourViolation(
+                    f"predicted label {plain(label)!r} is not in the label set {sorted(known, key=str)} "
+                    f"for {_where(frame, i)}"
+                )
+        offset += len(frame)
+    return rows
+
+
+def check_valid_output(model, frame: pd.DataFrame, labels: Sequence[Any], proba: np.ndarray | None = None) -> int:
+    """Valid probabilities and known labels for one batch."""
+    check_valid_probabilities(model, frame, labels, proba)
+    return check_labels_known(model, [frame], labels)
+
+
+def check_batch_independent(model, frame: pd.DataFrame, subset, proba: np.ndarray | None = None) -> int:
+    """The rows `subset` (an index, or indices) get the same probabilities in that sub-batch as inside `frame`."""
+    proba = _proba(model, frame) if proba is None else proba
+    subset = [int(subset)] if isinstance(subset, (int, np.integer)) else list(subset)
+    apart = _proba(model, frame.iloc[subset])
+    for position, index in enumerate(subset):
+        if not _same(proba[[index]], apart[[position]]):
+            where = "alone" if len(subset) == 1 else f"in a {len(subset)}-row sub-batch of rows {subset[:8]}"
+            raise BehaviourViolation(
+                f"{_where(frame, index)} gets {np.round(proba[index], 6).tolist()} in the batch but "
+                f"{np.round(apart[position], 6).tolist()} {where}"
+            )
+    return len(frame)
+
+
+def check_order_independent(model, frame: pd.DataFrame, order: Sequence[int], proba: np.ndarray | None = None) -> int:
+    """Reordering a batch reorders its probabilities, nothing else."""
+    proba = _proba(model, frame) if proba is None else proba
+    order = list(order)
+    shuffled = _proba(model, frame.iloc[order].reset_index(drop=True))
+    for position, source in enumerate(order):
+        if not _same(proba[[source]], shuffled[[position]]):
+            raise BehaviourViolation(
+                f"{_where(frame, source)} gets {np.round(proba[source], 6).tolist()} in row order "
+                f"{list(range(len(frame)))} but {np.round(shuffled[position], 6).tolist()} in order {order}"
+            )
+    return len(frame)
+
+
+def check_repeatable(model, frame: pd.DataFrame, proba: np.ndarray | None = None) -> int:
+    """The same batch twice gets the same probabilities."""
+    first = _proba(model, frame) if proba is None else proba
+    second = _proba(model, frame)
+    for i in range(len(frame)):
+        if not _same(first[[i]], second[[i]]):
+            raise BehaviourViolation(
+                f"{_where(frame, i)} gets {np.round(first[i], 6).tolist()} the first time and "
+                f"{np.round(second[i], 6).tolist()} the second"
+            )
+    return len(frame)
+
+
+def check_generic(model, labels: Sequence[Any], drawn, claims: Sequence[str] = GENERIC_CLAIMS) -> dict[str, float]:
+    """The generic claims on one draw of `schema_batches`, sharing the batch's first answer.
+
+    A model that raises on a schema row breaks the claim being checked: the
+    error becomes a BehaviourViolation like any other wrong answer.
+    """
+    frame, index, order = drawn
+    measured: dict[str, float] = {}
+    claim = claims[0] if "valid_output" not in claims else "valid_output"
+    try:
+        proba = _proba(model, frame)
+        for claim in claims:
+            if claim == "valid_output":  # its labels are checked once per search: search_generic
+                measured[claim] = check_valid_probabilities(model, frame, labels, proba)
+            elif claim == "batch_independent":
+                measured[claim] = check_batch_independent(model, frame, index, proba)
+            elif claim == "order_independent":
+                measured[claim] = check_order_independent(model, frame, order, proba)
+            elif claim == "repeatable":
+                measured[claim] = check_repeatable(model, frame, proba)
+            else:
+                raise ValueError(f"unknown generic claim {claim!r}; use one of {GENERIC_CLAIMS}")
+    except BehaviourViolation as violation:
+        violation.claim = claim
+        raise
+    except (ValueError, TypeError, ArithmeticError, IndexError, KeyError) as error:
+        raise BehaviourViolation(
+            f"the model raised {type(error).__name__}: {first_line(error)} on {_crashing_row(model, frame)}",
+            claim=claim,
+        ) from error
+    return measured
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _crashing_row(model, frame: pd.DataFrame) -> str:
+    """The first row the model cannot answer alone, or the batch when each row alone is fine."""
+    for i in range(len(frame)):
+        try:
+            model.predict_proba(frame.iloc[[i]])
+            model.predict(frame.iloc[[i]])
+        except Exception:  # noqa: BLE001 - any error names the row
+            return _where(frame, i)
+    return f"a {len(frame)}-row batch (each row alone is answered) {describe_row(frame, 0)}"
+
+
+# --- declared checks: perturbations of the holdout, many scored at once -----------------
+
+
+def perturbations(expectation: Expectation, rows: int):
+    """Hypothesis draws for one expectation: a noise matrix, or a raise per row.
+
+    Drawn whole, from a seed: uniform within the declared bounds, with the bounds
+    themselves (and no change) on a share of the rows, as hypothesis would favour them.
+    """
+    from hypothesis import strategies as st
+
+    if isinstance(expectation, Invariance):
+        scale = np.array(list(expectation.noise.values()))
+
+        def noise(seed: int) -> np.ndarray:
+            rng = np.random.default_rng(seed)
+            unit = rng.uniform(-1.0, 1.0, (rows, len(scale)))
+            pick = rng.random((rows, len(scale)))
+            unit[pick < EDGE_SHARE] = -1.0
+            unit[(pick >= EDGE_SHARE) & (pick < 2 * EDGE_SHARE)] = 1.0
+            return unit * scale
+
+        return st.integers(0, 2**32 - 1).map(noise)
+
+    def raise_by(seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        step = rng.uniform(0.0, expectation.max_increase, rows)
+        pick = rng.random(rows)
+        step[pick < EDGE_SHARE] = expectation.max_increase
+        step[(pick >= EDGE_SHARE) & (pick < 2 * EDGE_SHARE)] = 0.0
+        return step
+
+    return st.integers(0, 2**32 - 1).map(raise_by)
+
+
+def declared_draws(spec: BehaviourSpec, rows: int, per_example: int = 1):
+    """One draw for every declared expectation: {name: [perturbation, ...]}, `per_example` of each."""
+    from hypothesis import strategies as st
+
+    return st.fixed_dictionaries({
+        e.name: st.lists(perturbations(e, rows), min_size=per_example, max_size=per_example) for e in spec.expectations
+    })
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One perturbation's result: the measured share of holdout rows against the limit."""
+
+    value: float  # flipped (invariance) or violating (directional) fraction
+    limit: float
+    detail: str  # the worst row, for a message
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit + 1e-12
+
+
+def _perturbed(expectation: Expectation, base: pd.DataFrame, draw: np.ndarray) -> pd.DataFrame:
+    frame = base.copy()
+    if isinstance(expectation, Invariance):
+        for j, column in enumerate(expectation.noise):
+            frame[column] = frame[column].to_numpy(dtype=float) + draw[:, j]
+    else:
+        frame[expectation.column] = frame[expectation.column].to_numpy(dtype=float) + draw
+    return frame
+
+
+def measure(model, base: pd.DataFrame, pairs: Sequence[tuple[Expectation, np.ndarray]]) -> list[Measurement]:
+    """Each (expectation, draw) applied to the holdout `base`; all scored in one call per answer kind."""
+    if not pairs:
+        return []
+    rows = len(base)
+    stacked = pd.concat([base] + [_perturbed(e, base, d) for e, d in pairs], ignore_index=True)
+    labels = np.asarray(model.predict(stacked)) if any(isinstance(e, Invariance) for e, _ in pairs) else None
+    proba = _proba(model, stacked) if any(isinstance(e, Directional) for e, _ in pairs) else None
+    classes = [plain(c) for c in getattr(model, "classes_", [])]
+    found = []
+    for k, (expectation, draw) in enumerate(pairs, start=1):
+        here = slice(k * rows, (k + 1) * rows)
+        if isinstance(expectation, Invariance):
+            before, after = labels[:rows], labels[here]
+            flipped = np.flatnonzero(after != before)
+            detail = ""
+            if flipped.size:
+                i = int(flipped[0])
+                moved = ", ".join(f"{c} {draw[i, j]:+.4g}" for j, c in enumerate(expectation.noise))
+                detail = (
+                    f"holdout row {i} {describe_row(base, i)} flips {plain(before[i])!r} -> "
+                    f"{plain(after[i])!r} with {moved}"
+                )
+            found.append(Measurement(flipped.size / rows, expectation.limit, detail))
+            continue
+        # A label the model never learned has probability 0 everywhere: nothing can move it.
+        if expectation.label not in classes:
+            found.append(Measurement(0.0, expectation.limit, ""))
+            continue
+        column = classes.index(expectation.label)
+        before, after = proba[:rows, column], proba[here, column]
+        sign = 1.0 if expectation.effect == "not_lower" else -1.0
+        wrong_way = sign * (before - after)  # > 0: moved against the declared effect
+        bad = np.flatnonzero(wrong_way > expectation.tolerance + 1e-12)
+        detail = ""
+        if bad.size:
+            i = int(bad[np.argmax(wrong_way[bad])])
+            detail = (
+                f"holdout row {i} {describe_row(base, i)}: '{expectation.column}' {draw[i]:+.4g} moves "
+                f"P({expectation.label!r}) {before[i]:.4g} -> {after[i]:.4g}"
+            )
+        found.append(Measurement(bad.size / rows, expectation.limit, detail))
+    return found
+
+
+def violation_message(expectation: Expectation, measurement: Measurement, rows: int) -> str:
+    """The first line a failing declared gate shows."""
+    share = f"{measurement.value:.1%} of {rows} holdout rows"
+    if isinstance(expectation, Invariance):
+        noise = ", ".join(f"'{c}' ±{v:g}" for c, v in expectation.noise.items())
+        head = (
+            f"invariance '{expectation.name}' broken: noise within {noise} flips the label of {share} "
+            f"(allowed {expectation.max_flipped_fraction:.1%})"
+        )
+    else:
+        way = "lowers" if expectation.effect == "not_lower" else "raises"
+        head = (
+            f"directional '{expectation.name}' broken: raising '{expectation.column}' by up to "
+            f"{expectation.max_increase:g} {way} P({expectation.label!r}) by more than "
+            f"{expectation.tolerance:g} on {share} (allowed {expectation.max_violating_fraction:.1%})"
+        )
+    return f"{head}; e.g. {measurement.detail}. Claim: {expectation.claim}"
+
+
+def check_declared(model, spec: BehaviourSpec, base: pd.DataFrame, drawn: Mapping[str, Sequence[np.ndarray]], claims: Sequence[str]) -> dict[str, float]:
+    """The named expectations on one draw of `declared_draws` (every perturbation of each), scored together."""
+    pairs = [(spec.named(name), draw) for name in claims for draw in drawn[name]]
+    worst: dict[str, float] = {}
+    for (expectation, _), measurement in zip(pairs, measure(model, base, pairs)):
+        if not measurement.met:
+            raise BehaviourViolation(
+                violation_message(expectation, measurement, len(base)), claim=expectation.name, value=measurement.value
+            )
+        worst[expectation.name] = max(worst.get(expectation.name, measurement.value), measurement.value)
+    return worst

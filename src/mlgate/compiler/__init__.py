@@ -1,0 +1,1 @@
+"""Compiling a fitted pipeline to ONNX: `mlgate.compiler.translate.compile_model`."""

@@ -1,0 +1,197 @@
+"""Holdout metrics, the champion comparison, and the report files."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from mlgate.data import Dataset
+from mlgate.training import as_model_input
+
+
+@dataclass(frozen=True)
+class HoldoutMetrics:
+    accuracy: float
+    balanced_accuracy: float
+    macro_f1: float
+    # NaN when the holdout lacks a label the model knows (AUC is then undefined).
+    roc_auc: float
+    class_precision: dict[str, float]
+    class_recall: dict[str, float]
+    labels: list[Any]
+    confusion_matrix: list[list[int]]
+    report_text: str = field(repr=False)
+
+    def scalars(self) -> dict[str, float]:
+        """The single-number metrics, as logged to MLflow."""
+        values = {
+            "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
+            "macro_f1": self.macro_f1,
+            "roc_auc": self.roc_auc,
+        }
+        values.update({f"recall_{k}": v for k, v in self.class_recall.items()})
+        values.update({f"precision_{k}": v for k, v in self.class_precision.items()})
+        return {k: v for k, v in values.items() if not math.isnan(v)}
+
+
+def _roc_auc(labels: pd.Series, proba: np.ndarray, classes: np.ndarray) -> float:
+    try:
+        if len(classes) == 2:
+            return float(skm.roc_auc_score(labels == classes[1], proba[:, 1]))
+        return float(skm.roc_auc_score(labels, proba, multi_class="ovr", labels=classes))
+    except ValueError:
+        return math.nan
+
+
+def compute_metrics(model, holdout: Dataset) -> HoldoutMetrics:
+    features = as_model_input(holdout.features)
+    predicted = model.predict(features)
+    proba = model.predict_proba(features)
+    classes = model.classes_
+    labels = holdout.labels
+    precision, recall, _, _ = skm.precision_recall_fscore_support(
+        labels, predicted, labels=classes, zero_division=0
+    )
+    return HoldoutMetrics(
+        accuracy=float(skm.accuracy_score(labels, predicted)),
+        balanced_accuracy=float(skm.balanced_accuracy_score(labels, predicted)),
+        macro_f1=float(skm.f1_score(labels, predicted, average="macro", labels=classes, zero_division=0)),
+        roc_auc=_roc_auc(labels, proba, classes),
+        class_precision={str(c): float(p) for c, p in zip(classes, precision)},
+        class_recall={str(c): float(r) for c, r in zip(classes, recall)},
+        labels=[c.item() if hasattr(c, "item") else c for c in classes],
+        confusion_matrix=skm.confusion_matrix(labels, predicted, labels=classes).tolist(),
+        report_text=skm.classification_report(labels, predicted, labels=classes, zero_division=0),
+    )
+
+
+@dataclass(frozen=True)
+class ChampionComparison:
+    candidate_accuracy: float
+    champion_accuracy: float
+    # Rows only the candidate gets wrong, and rows only the champion gets wrong.
+    candidate_only_errors: int
+    champion_only_errors: int
+    # One-sided McNemar exact p-value for "the candidate is worse".
+    p_value: float
+
+    @property
+    def accuracy_delta(self) -> float:
+        return self.candidate_accuracy - self.champion_accuracy
+
+
+def compare_with_champion(candidate, champion, holdout: Dataset) -> ChampionComparison:
+    """Score both models on the same rows; McNemar's exact test on the disagreements."""
+    from scipy.stats import binomtest
+
+    features = as_model_input(holdout.features)
+    truth = holdout.labels.to_numpy()
+    candidate_right = candidate.predict(features) == truth
+    champion_right = champion.predict(features) == truth
+    b = int(np.sum(~candidate_right & champion_right))
+    c = int(np.sum(candidate_right & ~champion_right))
+    p_value = binomtest(b, b + c, 0.5, alternative="greater").pvalue if b + c else 1.0
+    return ChampionComparison(
+        candidate_accuracy=float(candidate_right.mean()),
+        champion_accuracy=float(champion_right.mean()),
+        candidate_only_errors=b,
+        champion_only_errors=c,
+        p_value=float(p_value),
+    )
+
+
+def write_reports(
+    model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path, title: str = "", names: dict[str, str] | None = None
+) -> list[Path]:
+    """classification_report.txt, metrics.json and the plots, into `folder`."""
+    return write_texts(metrics, folder, names) + write_plots(model, holdout, metrics, folder, title, names)
+
+
+def write_texts(metrics: HoldoutMetrics, folder: Path, names: dict[str, str] | None = None) -> list[Path]:
+    """classification_report.txt and metrics.json (classes named): cheap, written by every session that scores."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / "classification_report.txt", folder / "metrics.json"]
+    written[0].write_text(metrics.report_text, encoding="utf-8")
+    summary = {k: v for k, v in asdict(metrics).items() if k != "report_text"}
+    summary["class_names"] = {str(c): (names or {}).get(str(c), str(c)) for c in metrics.labels}
+    written[1].write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    return written
+
+
+def write_plots(
+    model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path, title: str, names: dict[str, str] | None = None
+) -> list[Path]:
+    """The confusion matrix, ROC and precision-recall curves, titled `title`, classes by their names.
+
+    matplotlib costs seconds, so only a promoting session draws them.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    features = as_model_input(holdout.features)
+    labels = holdout.labels
+    classes = model.classes_
+    shown = [class_label(c, names) for c in classes]
+    proba = model.predict_proba(features)
+    plots = {
+        "confusion_matrix.png": (
+            f"confusion matrix, {len(labels)} holdout rows",
+            lambda ax: skm.ConfusionMatrixDisplay(np.asarray(metrics.confusion_matrix), display_labels=shown).plot(
+                ax=ax, colorbar=False
+            ),
+        ),
+        "roc_curve.png": (
+            "ROC curve, holdout rows",
+            lambda ax: _per_class_curves(skm.RocCurveDisplay, labels, proba, classes, shown, ax),
+        ),
+        "pr_curve.png": (
+            "precision-recall curve, holdout rows",
+            lambda ax: _per_class_curves(skm.PrecisionRecallDisplay, labels, proba, classes, shown, ax),
+        ),
+    }
+    written = []
+    for name, (what, draw) in plots.items():
+        figure, ax = plt.subplots(figsize=(6, 5))
+        draw(ax)
+        ax.set_title(f"{title}\n{what}" if title else what, fontsize=10)
+        figure.tight_layout()
+        figure.savefig(folder / name, dpi=90)
+        plt.close(figure)
+        written.append(folder / name)
+    return written
+
+
+def class_label(label: Any, names: dict[str, str] | None) -> str:
+    """A class as a reader knows it: its name, with the code the model predicts when they differ."""
+    name = (names or {}).get(str(label))
+    return f"{name} ({label})" if name and name != str(label) else str(label)
+
+
+def _per_class_curves(display, labels, proba, classes, shown, ax) -> None:
+    # Binary: one curve for the positive class; multiclass: one-vs-rest per class.
+    picked = range(1, 2) if len(classes) == 2 else range(len(classes))
+    for index in picked:
+        truth = labels == classes[index]
+        if truth.any() and not truth.all():
+            display.from_predictions(truth, proba[:, index], name=f"{shown[index]} vs rest", ax=ax)
+    # sklearn's own labels read "(Positive label: True)" for these one-vs-rest booleans.
+    x, y = AXES[display.__name__]
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+
+
+AXES = {
+    "RocCurveDisplay": ("false positive rate (fraction of the other classes)", "true positive rate (recall, fraction)"),
+    "PrecisionRecallDisplay": ("recall (fraction of the class found)", "precision (fraction of predictions right)"),
+}

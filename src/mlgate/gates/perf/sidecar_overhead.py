@@ -1,0 +1,29 @@
+"""Perf gate: the sidecar (`mlgate sidecar --upstream URL`) adds little latency.
+
+Direct requests and requests through the sidecar go in turn (see `Pairs`);
+the median of their differences is the proxy hop's cost at p50.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mlgate.plugin.measure import (
+    Pairs,
+    measure_pairs,
+)
+
+pytestmark = pytest.mark.perf_gate
+
+
+def test_sidecar_overhead_within_budget(benchmark, serving_client, sidecar_client, settings, record_perf):
+    pairs = Pairs(serving_client.predict, sidecar_client.predict)
+    rounds = measure_pairs(benchmark, "sidecar", pairs)
+    overhead = pairs.extra_p50
+    budget = settings.sidecar_overhead_budget_seconds
+    benchmark.extra_info.update({"p50_overhead_seconds": overhead, "budget_seconds": budget})
+    record_perf("sidecar_overhead_p50_seconds", overhead, budget)
+    assert overhead <= budget, (
+        f"the sidecar adds {overhead * 1e3:.2f} ms at p50 over {rounds} pairs, over "
+        f"sidecar_overhead_budget_seconds ({budget * 1e3:g} ms)"
+    )
