@@ -122,7 +122,7 @@ def measure_sessions(sessions: int, rounds: int) -> bool:
             started = time.monotonic()
             processes = [
                 subprocess.Popen(
-                    [sys.executable, "-m", "pytest", "gates/", "-p", "no:cacheprovider", "--model-name", f"concurrent-{i}"],
+                    [sys.executable, "-m", "pytest", "gates/", "-p", "no:cacheprovider", "--mlgate-model-name", f"concurrent-{i}"],
                     cwd=project.root, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 )
                 for i in range(sessions)

@@ -40,6 +40,15 @@ def no_active_mlflow_run():
 
 
 @pytest.fixture(scope="session")
+def settings():
+    """The reference project's settings, read as a gate session reads them: budgets and defaults tests compare with."""
+    from mlgate.settings import load_settings
+    from tests.support.project import ROOT
+
+    return load_settings(pyproject=ROOT / "pyproject.toml", workdir=ROOT)
+
+
+@pytest.fixture(scope="session")
 def make_project() -> Callable[[Path], Project]:
     """Copies the project to a folder, perf budgets loosened: how every session test gets its copy."""
 

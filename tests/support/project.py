@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 # What a user's checkout needs to run `pytest gates/`; the library comes from the install.
-COPIED = ("conftest.py", "pyproject.toml", "gates", "MLProject", "conda.yaml", "README.md", ".github", ".ci")
+COPIED = ("conftest.py", "pyproject.toml", "gates", "model", "monitoring", "MLProject", "conda.yaml", "README.md", ".github", ".ci")
 IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks")
 # Variables a user's or developer's shell may carry that would point a child process elsewhere.
 SCRUBBED = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "PYTEST_ADDOPTS")

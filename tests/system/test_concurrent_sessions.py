@@ -33,7 +33,7 @@ def test_four_sessions_started_together_on_a_fresh_store_all_run_every_gate_and_
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "pytest", "gates/", "-p", "no:cacheprovider", "--mlgate-config", str(config),
-             "--model-name", f"concurrent-{i}"],
+             "--mlgate-model-name", f"concurrent-{i}"],
             cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=clean_env(),
         )

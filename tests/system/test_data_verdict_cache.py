@@ -50,7 +50,7 @@ def csv_project(project, breast_cancer_frame):
 def data_session(project, *args: str, env=None) -> subprocess.CompletedProcess:
     """`pytest gates/data` on the CSV (a later --dataset wins): partial, so green exits 1 and promotes nothing."""
     return project.run(sys.executable, "-m", "pytest", "gates/data", "-p", "no:cacheprovider",
-                       "--dataset", "data/breast_cancer.csv", *args, env=env, timeout=TIMEOUT_SECONDS)
+                       "--mlgate-dataset", "data/breast_cancer.csv", *args, env=env, timeout=TIMEOUT_SECONDS)
 
 
 def data_gates(project) -> dict[str, str]:
@@ -113,11 +113,11 @@ def test_two_sessions_at_once_on_different_data_each_get_their_own_verdict(csv_p
     bad.write_text("\n".join([lines[0], *[",".join(["-5", *row.split(",")[1:]]) for row in lines[1:]]]) + "\n")
     # Both keys recorded once, so that the concurrent sessions below both read from the cache.
     for path in (good, bad):
-        data_session(csv_project, "--dataset", str(path))
+        data_session(csv_project, "--mlgate-dataset", str(path))
     results: dict[str, subprocess.CompletedProcess] = {}
 
     def run(name, path):
-        results[name] = data_session(csv_project, "--dataset", str(path), env=clean_env())
+        results[name] = data_session(csv_project, "--mlgate-dataset", str(path), env=clean_env())
 
     threads = [threading.Thread(target=run, args=(n, p)) for n, p in (("good", good), ("bad", bad))]
     for thread in threads:

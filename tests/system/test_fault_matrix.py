@@ -52,7 +52,7 @@ POLL_SECONDS = 0.02
 MATRIX_BEHAVIOUR_EXAMPLES = 20
 
 # A test instrument, not product code: loaded with `-p fault_pause`, it holds a session
-# at the end of collection until told to go on. gates/conftest.py reads the dataset's bytes
+# at the end of collection until told to go on. mlgate.plugin.session reads the dataset's bytes
 # (once) in its own pytest_collection_finish: `tryfirst` pauses before that read, `trylast`
 # just after it.
 PAUSE_PLUGIN = '''
@@ -198,7 +198,7 @@ def data_gate_red(project: Project, frame) -> Outcome:
     corrupted.loc[[3, 10, 20], "mean radius"] = None
     corrupted.loc[[5, 6], "mean radius"] = 987.5
     write_csv(project, corrupted)
-    return run_session(project, "--dataset", "data/breast_cancer.csv")
+    return run_session(project, "--mlgate-dataset", "data/breast_cancer.csv")
 
 
 def model_gate_red(project: Project, frame) -> Outcome:
@@ -325,7 +325,7 @@ def _paused_session(project: Project, order: str, *args: str) -> tuple[subproces
 def dataset_truncated_before_read(project: Project, frame) -> Outcome:
     """Start-up checked the header; the file loses all but 40 rows before the session reads it."""
     path = write_csv(project, frame)
-    process, signals = _paused_session(project, "tryfirst", "--dataset", "data/breast_cancer.csv")
+    process, signals = _paused_session(project, "tryfirst", "--mlgate-dataset", "data/breast_cancer.csv")
     lines = path.read_text().splitlines(keepends=True)
     path.write_text("".join(lines[:41]))
     (signals / "resume").touch()
@@ -334,7 +334,7 @@ def dataset_truncated_before_read(project: Project, frame) -> Outcome:
 
 def dataset_deleted_before_read(project: Project, frame) -> Outcome:
     write_csv(project, frame)
-    process, signals = _paused_session(project, "tryfirst", "--dataset", "data/breast_cancer.csv")
+    process, signals = _paused_session(project, "tryfirst", "--mlgate-dataset", "data/breast_cancer.csv")
     (project.root / "data" / "breast_cancer.csv").unlink()
     (signals / "resume").touch()
     return finish_session(process)
@@ -343,7 +343,7 @@ def dataset_deleted_before_read(project: Project, frame) -> Outcome:
 def dataset_deleted_after_read(project: Project, frame) -> Outcome:
     """The file vanishes just after the session read its bytes, before anything trained or validated."""
     path = write_csv(project, frame)
-    process, signals = _paused_session(project, "trylast", "--dataset", "data/breast_cancer.csv")
+    process, signals = _paused_session(project, "trylast", "--mlgate-dataset", "data/breast_cancer.csv")
     path.unlink()
     (signals / "resume").touch()
     return finish_session(process)

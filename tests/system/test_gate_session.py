@@ -251,7 +251,7 @@ def corrupted_csv(green, breast_cancer_frame) -> str:
 def test_corrupted_column_fails_data_gate_names_column_and_values(green, green_store, registry_before, corrupted_csv):
     project = green.project
 
-    result = project.run_gates("--dataset", corrupted_csv, timeout=TIMEOUT_SECONDS)
+    result = project.run_gates("--mlgate-dataset", corrupted_csv, timeout=TIMEOUT_SECONDS)
 
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
     text = output(result)
@@ -295,7 +295,7 @@ def test_shifted_training_data_fails_the_drift_gate_names_feature_and_bins(
 ):
     project = green.project
 
-    result = project.run_gates("--dataset", shifted_csv, timeout=TIMEOUT_SECONDS)
+    result = project.run_gates("--mlgate-dataset", shifted_csv, timeout=TIMEOUT_SECONDS)
 
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
     text = output(result)
@@ -320,7 +320,7 @@ PARTIAL = {
     "-k data": (["gates/", "-k", "data"], "-k 'data' selected a subset of the gates."),
     "-m data_gate": (["gates/", "-m", "data_gate"], "-m 'data_gate' selected a subset of the gates."),
     "--deselect": (["gates/", "--deselect", "gates/model", "--deselect", "gates/perf"], "gate(s) were deselected."),
-    "one gate file": (["gates/data/test_expectations.py"], "gate file(s) left out of the session: "),
+    "one gate file": (["gates/data/test_data_gates.py"], "gate file(s) left out of the session: "),
 }
 
 
@@ -348,7 +348,7 @@ def test_partial_session_passes_every_selected_gate_yet_promotes_nothing(
 def test_session_stopped_by_x_names_gates_not_run_and_promotes_nothing(
     green, green_store, registry_before, corrupted_csv
 ):
-    result = green.project.run_gates("-x", "--dataset", corrupted_csv, timeout=TIMEOUT_SECONDS)
+    result = green.project.run_gates("-x", "--mlgate-dataset", corrupted_csv, timeout=TIMEOUT_SECONDS)
 
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
     assert "stopping after 1 failures" in result.stdout
@@ -454,7 +454,7 @@ def test_dataset_without_suite_fails_data_gate_with_the_command_to_draft_one(pro
     mixed_frame.to_csv(project.root / "data" / "grades.csv", index=False)
 
     # -x: what this claim needs is the missing-suite gate's message; nothing after it adds to that.
-    result = project.run_gates("-x", "--dataset", "data/grades.csv", "--target", "grade", timeout=TIMEOUT_SECONDS)
+    result = project.run_gates("-x", "--mlgate-dataset", "data/grades.csv", "--mlgate-target", "grade", timeout=TIMEOUT_SECONDS)
 
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
     assert "no data suite for dataset 'grades'" in result.stdout
@@ -480,7 +480,7 @@ def test_categorical_csv_with_string_labels_passes_promotes_and_serves_strings(
     ]
     assert label_sets == [["high", "low", "mid"]]
 
-    result = project.run_gates("--dataset", "data/grades.csv", "--target", "grade", timeout=TIMEOUT_SECONDS)
+    result = project.run_gates("--mlgate-dataset", "data/grades.csv", "--mlgate-target", "grade", timeout=TIMEOUT_SECONDS)
 
     assert result.returncode == 0, output(result)
     store = tracking_store(project.tracking_uri)

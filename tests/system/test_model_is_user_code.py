@@ -112,7 +112,7 @@ def test_user_pipeline_with_xgboost_on_string_labels_is_promoted_served_and_reco
     commit = project.run("git", "rev-parse", "HEAD").stdout.strip()
     config = project.write_config(estimator="xgboost.XGBClassifier", estimator_params={"n_estimators": 30})
 
-    result = project.run_gates("--dataset", "data/grades.csv", "--target", "grade", "--mlgate-config", str(config),
+    result = project.run_gates("--mlgate-dataset", "data/grades.csv", "--mlgate-target", "grade", "--mlgate-config", str(config),
                                timeout=TIMEOUT_SECONDS)
 
     assert result.returncode == 0, output(result)

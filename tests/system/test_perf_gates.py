@@ -156,8 +156,9 @@ def test_a_candidate_slower_than_the_champion_is_stopped_by_the_regression_gates
     assert store.versions() == ["1"] and store.champion_version() == "1"
 
 
-# Appended to the copy's gates/model/conftest.py: the candidate "compiled" to another model's graph.
-WRONG_GRAPH = '''
+# Written as the copy's gates/model/conftest.py (a team's conftest overrides the plugin's fixture): the candidate "compiled" to another model's graph.
+WRONG_GRAPH = '''import pytest
+
 
 @pytest.fixture(scope="session")
 def compilation(trained_model, split, candidate):
@@ -181,7 +182,7 @@ def compilation(trained_model, split, candidate):
 def test_a_compiled_model_that_does_not_match_is_stopped_by_the_parity_gate(tmp_path, tracking_store):
     project = copy_project(tmp_path / "project")
     conftest = project.root / "gates" / "model" / "conftest.py"
-    conftest.write_text(conftest.read_text(encoding="utf-8") + WRONG_GRAPH, encoding="utf-8")
+    conftest.write_text(WRONG_GRAPH, encoding="utf-8")
     result = project.run_gates(timeout=600)
     assert result.returncode != 0, result.stdout[-3000:]
 

@@ -11,8 +11,8 @@ import pytest
 # --- usage errors in a real session -------------------------------------------------------
 
 USAGE_ERRORS = {
-    "missing dataset file": (["--dataset", "data/absent.csv"], {}, "data/absent.csv"),
-    "missing target column": (["--target", "diagnosis"], {}, "'diagnosis'"),
+    "missing dataset file": (["--mlgate-dataset", "data/absent.csv"], {}, "data/absent.csv"),
+    "missing target column": (["--mlgate-target", "diagnosis"], {}, "'diagnosis'"),
     "missing config file": (["--mlgate-config", "absent.toml"], {}, "absent.toml"),
     "unknown key": ([], {"min_accuracy": 0.9}, "'min_accuracy'"),
     "wrong type": ([], {"random_seed": "forty-two"}, "'random_seed'"),
