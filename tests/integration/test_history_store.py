@@ -67,8 +67,8 @@ def test_history_reads_versions_and_runs_in_pages_not_one_call_per_version(sqlit
                 calls.append(name)
             return attribute
 
-    monkeypatch.setattr(tracking, "VERSIONS_PAGE_SIZE", 2)
-    monkeypatch.setattr(tracking, "RUN_IDS_PER_SEARCH", 2)
+    monkeypatch.setattr(tracking.history, "VERSIONS_PAGE_SIZE", 2)
+    monkeypatch.setattr(tracking.history, "RUN_IDS_PER_SEARCH", 2)
     versions, runs, aliases = tracking.model_history(Counting(sqlite_store, registry_uri=sqlite_store), NAME)
     assert [v.version for v in sorted(versions, key=lambda v: int(v.version))] == ["1", "2", "3", "4"]
     assert len(runs) == 4 and aliases == {tracking.CHAMPION_ALIAS: "4"}

@@ -67,8 +67,6 @@ def refusals(config: pytest.Config, outcomes: GateOutcomes, results: list[GateRe
 
 def finish_session(session: pytest.Session, exitstatus: int) -> None:
     """Promote on a full green run; otherwise write only the report and fail the session."""
-    from mlgate.session import promotion
-
     config = session.config
     outcomes = config.stash.get(stash.OUTCOMES_KEY, None)
     if outcomes is None:
@@ -79,12 +77,33 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
     background = config.stash.get(stash.BACKGROUND_KEY, None)
     trusted = background.finish() if background is not None else None
     results = outcomes.results()
-    report = GateReport(
+    report = _gate_report(settings, candidate, findings, results, refusals(config, outcomes, results, exitstatus))
+    artifacts = Path(settings.artifacts_dir)
+    # Before promotion: once it promotes, the champion is the candidate itself.
+    config.stash[stash.SCOREBOARD_KEY] = _scoreboard(settings, candidate, results)
+    verdict: list[str] = []
+    if not report.reasons:
+        report, verdict = _promote(settings, candidate, findings, report, trusted, artifacts)
+    if not report.promoted:
+        verdict = _refuse(session, settings, report, artifacts)
+    verdict += [f"Tagged {settings.model_name} version {v} abandoned: {why}." for v, why in report.abandoned.items()]
+    verdict += _record_on_run(settings, candidate, report, artifacts)
+    if findings.data_verdict.get("cached_from"):
+        verdict.append(
+            f"Data verdict reused from run {findings.data_verdict['cached_from']} (same dataset bytes, suite and "
+            "judges): great_expectations was not imported."
+        )
+    config.stash[stash.VERDICT_KEY] = verdict
+
+
+def _gate_report(settings, candidate: Candidate, findings: Findings, results: list[GateResult], reasons: list[str]) -> GateReport:
+    """The session's report as the gates and their findings left it, not yet promoted."""
+    return GateReport(
         dataset=settings.dataset_shown,
         model_name=settings.model_name,
         run_id=candidate.run_id if candidate.has("run_id") else "",
         gates=results,
-        reasons=refusals(config, outcomes, results, exitstatus),
+        reasons=reasons,
         comparison=findings.comparison,
         perf=findings.perf,
         serving=findings.serving,
@@ -94,30 +113,22 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         drift=findings.drift,
         data_verdict=findings.data_verdict,
     )
-    artifacts = Path(settings.artifacts_dir)
-    # Before promotion: once it promotes, the champion is the candidate itself.
-    config.stash[stash.SCOREBOARD_KEY] = _scoreboard(settings, candidate, results)
-    verdict: list[str] = []
-    if not report.reasons:
-        report, verdict = _promote(settings, candidate, findings, report, trusted, artifacts)
-    if not report.promoted:
-        verdict = ["Promoted nothing: " + " ".join(report.reasons)]
-        try:
-            promotion.write_report_only(settings, report)
-        except OSError as error:  # the verdict must still reach the run and the exit status
-            verdict.append(f"Could not write the gate report to {artifacts}: {error}")
-        else:
-            verdict.append(f"The gate report is in {artifacts / 'gate_report.md'}.")
-        if session.exitstatus == 0:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    verdict += [f"Tagged {settings.model_name} version {v} abandoned: {why}." for v, why in report.abandoned.items()]
-    verdict += _record_on_run(settings, candidate, report, artifacts)
-    if findings.data_verdict.get("cached_from"):
-        verdict.append(
-            f"Data verdict reused from run {findings.data_verdict['cached_from']} (same dataset bytes, suite and "
-            "judges): great_expectations was not imported."
-        )
-    config.stash[stash.VERDICT_KEY] = verdict
+
+
+def _refuse(session: pytest.Session, settings, report: GateReport, artifacts: Path) -> list[str]:
+    """Nothing promoted: the report alone in the artifacts, a failed session; returns the verdict's lines."""
+    from mlgate.session import promotion
+
+    verdict = ["Promoted nothing: " + " ".join(report.reasons)]
+    try:
+        promotion.write_report_only(settings, report)
+    except OSError as error:  # the verdict must still reach the run and the exit status
+        verdict.append(f"Could not write the gate report to {artifacts}: {error}")
+    else:
+        verdict.append(f"The gate report is in {artifacts / 'gate_report.md'}.")
+    if session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    return verdict
 
 
 def _scoreboard(settings, candidate: Candidate, results: list[GateResult]) -> list[str]:

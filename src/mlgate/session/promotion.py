@@ -176,37 +176,12 @@ def promote(
     Promotion carries the report as written. Any other failure raises, and then
     neither the bundle nor the alias has moved.
     """
-    from mlgate import tracking
-    from mlgate.serving.predict import engine_of
-    from mlgate.session.abandoned import this_session
-
     staged = _staging(settings)
     compiled_dir = staged.with_name(staged.name + "-compiled")
     version = None
     try:
-        version_tags = gate_tags(report)
-        version_tags.update({tracking.metric_tag_key(k): repr(v) for k, v in quality.items()})
-        version_tags[tracking.TAG_GATED_AT] = str(time.time())
-        version_tags[tracking.TAG_DATASET] = settings.dataset_shown
-        version_tags[tracking.TAG_SERVING_ENGINE] = engine_of(outputs)
-        extra_files = sorted(outputs.compiled.save(compiled_dir).iterdir()) if outputs.compiled is not None else []
-        if outputs.drift_profile is not None:  # beside the compiled form: tracking.load_drift_profile reads it there
-            extra_files.append(outputs.drift_profile)
-        version, model_uri = tracking.log_and_register(
-            settings, client, run_id, model, input_example, version_tags, outputs.trusted_types, extra_files or None,
-            gating_session=this_session(),
-        )
-        tracking.download_model(model_uri, staged / "model", settings.tracking_uri)
-        for item in outputs.reports_dir.iterdir():
-            shutil.copy2(item, staged / item.name)
-        if outputs.validation_json is not None:
-            shutil.copy2(outputs.validation_json, staged / "data_validation.json")
-        for plot in _draw_plots(settings, outputs, staged, f"version {version}"):  # drawn once, here: a red session
-            tracking.log_files(client, run_id, plot, "reports")  # never pays for matplotlib
-        if outputs.drift_profile is not None:  # also in model/extra_files/; here where a reader looks first
-            shutil.copy2(outputs.drift_profile, staged / outputs.drift_profile.name)
-        promoted = dataclasses.replace(report, promoted=True, champion_version=version)
-        promoted.write(staged)
+        version, model_uri = _register(settings, client, run_id, model, input_example, report, outputs, quality, compiled_dir)
+        promoted = _stage_bundle(settings, client, run_id, report, outputs, staged, model_uri, version)
         # The bundle swap can fail (the disk, a stale artifacts.old): before the alias, not after it.
         _replace_folder(staged, Path(settings.artifacts_dir))
         moved = crown_or_refuse(settings, client, expected_champion, version)
@@ -216,11 +191,61 @@ def promote(
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         if version is not None:  # registered, never crowned: say so now rather than leave it gating
-            try:
-                tracking.tag_version(client, settings.model_name, version, {tracking.TAG_VERDICT: tracking.VERDICT_FAILED})
-            except Exception:  # the store that just failed: a later session tags it abandoned
-                pass
+            _tag_failed(settings, client, version)
         raise
     finally:
         shutil.rmtree(compiled_dir, ignore_errors=True)
     return Promotion(version, promoted)
+
+
+def _register(
+    settings: Settings, client, run_id: str, model, input_example, report: GateReport, outputs: SessionOutputs,
+    quality: dict[str, float], compiled_dir: Path,
+) -> tuple[str, str]:
+    """Log the model with its compiled form and drift profile, and register it tagged gating: (version, model URI)."""
+    from mlgate import tracking
+    from mlgate.serving.predict import engine_of
+    from mlgate.session.abandoned import this_session
+
+    version_tags = gate_tags(report)
+    version_tags.update({tracking.metric_tag_key(k): repr(v) for k, v in quality.items()})
+    version_tags[tracking.TAG_GATED_AT] = str(time.time())
+    version_tags[tracking.TAG_DATASET] = settings.dataset_shown
+    version_tags[tracking.TAG_SERVING_ENGINE] = engine_of(outputs)
+    extra_files = sorted(outputs.compiled.save(compiled_dir).iterdir()) if outputs.compiled is not None else []
+    if outputs.drift_profile is not None:  # beside the compiled form: tracking.load_drift_profile reads it there
+        extra_files.append(outputs.drift_profile)
+    return tracking.log_and_register(
+        settings, client, run_id, model, input_example, version_tags, outputs.trusted_types, extra_files or None,
+        gating_session=this_session(),
+    )
+
+
+def _stage_bundle(
+    settings: Settings, client, run_id: str, report: GateReport, outputs: SessionOutputs, staged: Path,
+    model_uri: str, version: str,
+) -> GateReport:
+    """The bundle in `staged`: the registered model, the reports, plots and profile; returns the report it holds."""
+    from mlgate import tracking
+
+    tracking.download_model(model_uri, staged / "model", settings.tracking_uri)
+    for item in outputs.reports_dir.iterdir():
+        shutil.copy2(item, staged / item.name)
+    if outputs.validation_json is not None:
+        shutil.copy2(outputs.validation_json, staged / "data_validation.json")
+    for plot in _draw_plots(settings, outputs, staged, f"version {version}"):  # drawn once, here: a red session
+        tracking.log_files(client, run_id, plot, "reports")  # never pays for matplotlib
+    if outputs.drift_profile is not None:  # also in model/extra_files/; here where a reader looks first
+        shutil.copy2(outputs.drift_profile, staged / outputs.drift_profile.name)
+    promoted = dataclasses.replace(report, promoted=True, champion_version=version)
+    promoted.write(staged)
+    return promoted
+
+
+def _tag_failed(settings: Settings, client, version: str) -> None:
+    from mlgate import tracking
+
+    try:
+        tracking.tag_version(client, settings.model_name, version, {tracking.TAG_VERDICT: tracking.VERDICT_FAILED})
+    except Exception:  # the store that just failed: a later session tags it abandoned
+        pass

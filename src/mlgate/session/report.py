@@ -2,22 +2,24 @@
 
 Markdown for people (it is the CI job summary: the first screen must hold the
 verdict and every failed gate), the same content as JSON for tools. The
-Markdown is a list of sections, each a function of the report (`SECTIONS`);
-`summary()` is their content as data, written beside the raw fields in JSON.
+Markdown is a list of sections, each a function of the report (`SECTIONS`, in
+report_sections); `summary()` is their content as data, written beside the raw
+fields in JSON.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlgate.session.report_sections import CHAMPION, SECTIONS, VERDICT_ICONS
+
+__all__ = ["CANDIDATE", "CHAMPION", "PASSED", "VERDICT_ICONS", "GateReport", "GateResult"]
+
 PASSED = "passed"
-VERDICT_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "error": "💥 error", "skipped": "⏭️ skipped", "not run": "⛔ not run"}
-CANDIDATE, CHAMPION = "candidate", "champion"
+CANDIDATE = "candidate"
 # The holdout scores compared with the champion, in the order shown; per-class recall follows.
 COMPARED_SCORES = ("accuracy", "macro_f1", "roc_auc")
 RECALL_PREFIX = "recall_"
@@ -145,165 +147,6 @@ class GateReport:
         return f"recall {shown} ({label})" if shown and shown != label else f"recall {label}"
 
 
-# --- the sections, in reading order: each returns its Markdown lines, or none ------------------
-
-
-def _families_section(report: GateReport) -> list[str]:
-    lines = [
-        f"Dataset `{report.dataset}`, run `{report.run_id}`.",
-        "",
-        "| family | passed | time |",
-        "| --- | --- | --- |",
-    ]
-    for row in report.families():
-        mark = "✅" if row["passed"] == row["total"] else "❌"
-        lines.append(f"| {row['family']} | {mark} {row['passed']}/{row['total']} | {row['seconds']:.1f} s |")
-    return lines
-
-
-def _failures_section(report: GateReport) -> list[str]:
-    if not report.failed:
-        return []
-    lines = ["## Failed gates", "", "| gate | value | threshold | reason |", "| --- | --- | --- | --- |"]
-    for g in report.failed:
-        reason = _reason(g.message) if g.message else VERDICT_ICONS.get(g.status, g.status)
-        lines.append(
-            f"| {g.family}: `{g.name}` | {_fmt(g.value)} | {_fmt(g.threshold)} | {_cell(reason)} |"
-        )
-    return lines
-
-
-def _champion_section(report: GateReport) -> list[str]:
-    rows = report.comparison_rows()
-    if not rows and not report.comparison:
-        return []
-    if report.scores.get(CHAMPION):
-        champion = f"champion (version {_cell(str(report.comparison.get('champion_version')))})"
-        note = []
-    else:  # the first champion, or one this data cannot score: the candidate's values stand alone
-        champion = "champion"
-        note = [f"No champion to compare with: {_cell(str(report.comparison.get('champion_version') or 'none'))}.", ""]
-    lines = [
-        "## Candidate and champion",
-        "",
-        *note,
-        f"| metric | candidate | {champion} | delta |",
-        "| --- | --- | --- | --- |",
-    ]
-    lines += [
-        f"| {r['metric']} | {_fmt(r['candidate'])} | {_fmt(r['champion'])} | {_fmt(r['delta'], signed=True)} |"
-        for r in rows
-    ]
-    if report.comparison.get("p_value") is not None:
-        lines += ["", f"McNemar exact p-value (candidate worse): {_fmt(report.comparison['p_value'])}"]
-    c = report.comparison
-    if c.get("champion_imported_from"):
-        lines += [
-            "",
-            f"The champion is the production bundle from {c['champion_imported_from']}: gate run "
-            f"`{c.get('champion_source_run_id') or '?'}`, version {c.get('champion_source_version') or '?'} "
-            "where it was gated.",
-        ]
-    return lines
-
-
-def _serving_section(report: GateReport) -> list[str]:
-    if not report.serving:
-        return []
-    engine = report.serving.get("engine", "")
-    why = report.serving.get("compile_skipped_because", "")
-    shown = f" ({report.serving.get('precision')} precision)." if not why else f": {why}"
-    return ["## Serving", "", f"Served by **{engine}**" + shown]
-
-
-def _abandoned_section(report: GateReport) -> list[str]:
-    if not report.abandoned:
-        return []
-    return [
-        "## Abandoned versions",
-        "",
-        *(
-            f"- version {version}: tagged `abandoned`, {why}; the registry keeps it, `@champion` is not moved."
-            for version, why in report.abandoned.items()
-        ),
-    ]
-
-
-def _drift_section(report: GateReport) -> list[str]:
-    from mlgate.monitoring.drift import MovedBin
-
-    if not report.drift:
-        return []
-    lines = ["## Training drift", ""]
-    version = report.drift.get("champion_version")
-    if version is None:
-        return [*lines, "No reference: there is no champion with a drift profile to compare with."]
-    lines += [
-        f"The candidate's training data against champion version {version}'s profile, largest PSI first "
-        f"(gate: max_training_drift_psi {_fmt(report.drift.get('threshold'))}).",
-        "",
-        "| feature | PSI | bins that moved most (reference -> candidate) |",
-        "| --- | --- | --- |",
-    ]
-    for row in report.drift.get("features", []):
-        moved = "; ".join(MovedBin(**m).describe() for m in row["moved_bins"]) or "none"
-        lines.append(f"| {_cell(str(row['feature']))} | {_fmt(row['psi'])} | {_cell(moved)} |")
-    return lines
-
-
-def _data_verdict_section(report: GateReport) -> list[str]:
-    verdict = report.data_verdict
-    if not verdict.get("cached_from"):
-        return []
-    return ["## Data verdict", "",
-            f"Reused from run `{verdict['cached_from']}`: the same dataset bytes, suite and judges "
-            f"(key `{verdict.get('key', '')[:16]}`); great_expectations did not run in this session."]
-
-
-def _perf_section(report: GateReport) -> list[str]:
-    if not report.perf:
-        return []
-    lines = ["## Performance", "", "| measure | value | budget | champion's value |", "| --- | --- | --- | --- |"]
-    for name, row in report.perf.items():
-        lines.append(f"| {name} | {_fmt(row.get('value'))} | {_fmt(row.get('budget'))} | {_fmt(row.get('champion'))} |")
-    return lines
-
-
-def _all_gates_section(report: GateReport) -> list[str]:
-    """Every gate, folded (GitHub renders <details> closed), one table per family."""
-    if not report.gates:
-        return []
-    lines = [
-        "<details>",
-        f"<summary>All {len(report.gates)} gates, by family</summary>",
-    ]
-    for row in report.families():
-        family = row["family"]
-        lines += ["", f"### {family} ({row['passed']}/{row['total']} passed)", ""]
-        lines += ["| gate | value | threshold | verdict |", "| --- | --- | --- | --- |"]
-        lines += [
-            f"| `{g.name}` | {_fmt(g.value)} | {_fmt(g.threshold)} | {VERDICT_ICONS.get(g.status, g.status)} |"
-            for g in report.gates
-            if g.family == family
-        ]
-    return [*lines, "", "</details>"]
-
-
-# A new concern (drift, a terminal summary's extra numbers...) is one more function here,
-# placed where a reader should meet it: before `_all_gates_section`, which stays last.
-SECTIONS: list[Callable[[GateReport], list[str]]] = [
-    _families_section,
-    _failures_section,
-    _champion_section,
-    _data_verdict_section,
-    _serving_section,
-    _drift_section,
-    _abandoned_section,
-    _perf_section,
-    _all_gates_section,
-]
-
-
 def _compared(metric: str, candidate: float | None, champion: float | None) -> dict[str, Any]:
     delta = candidate - champion if candidate is not None and champion is not None else None
     return {"metric": metric, "candidate": candidate, "champion": champion, "delta": delta}
@@ -317,38 +160,3 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
-
-
-def _reason(message: str) -> str:
-    """A gate's own words: pytest's `assert ...` introspection and the exception's name left out."""
-    kept = []
-    for line in message.splitlines():
-        if line.lstrip().startswith("assert ") and kept:
-            break
-        kept.append(line)
-    return _one_line("\n".join(kept).removeprefix("AssertionError: ").removeprefix("Failed: "))
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|")
-
-
-# A measured value longer than this (a column list) is cut in a table cell; JSON keeps it whole.
-MAX_VALUE_CHARS = 80
-
-
-def _fmt(value: Any, signed: bool = False) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        return f"{value:+.4g}" if signed else f"{value:.4g}"
-    text = _cell(str(value))
-    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
