@@ -44,8 +44,21 @@ def draft_suite(dataset: Dataset, name: str) -> dict[str, Any]:
     from great_expectations import expectations as gxe
 
     frame = dataset.frame
+    found = _table_expectations(gxe, frame)
+    for column in frame.columns:
+        found += _column_expectations(gxe, frame[column], column, is_label=column == dataset.target)
+    suite = gx.ExpectationSuite(name=name, expectations=found)
+    document = suite.to_json_dict()
+    document.pop("id", None)
+    for expectation in document["expectations"]:
+        expectation.pop("id", None)
+    return document
+
+
+def _table_expectations(gxe, frame: pd.DataFrame) -> list:
+    """The columns, exactly; the row count within ROW_COUNT_BAND of the reference's."""
     rows = len(frame)
-    found: list = [
+    return [
         gxe.ExpectTableColumnsToMatchSet(
             column_set=list(frame.columns),
             exact_match=True,
@@ -57,56 +70,50 @@ def draft_suite(dataset: Dataset, name: str) -> dict[str, Any]:
             meta={"guards": f"a truncated or duplicated file (reference: {rows} rows)"},
         ),
     ]
-    for column in frame.columns:
-        values = frame[column]
-        is_label = column == dataset.target
-        null_share = float(values.isna().mean())
-        if null_share == 0 or is_label:
-            found.append(
-                gxe.ExpectColumnValuesToNotBeNull(
-                    column=column, meta={"guards": f"missing values in '{column}'"}
-                )
+
+
+def _column_expectations(gxe, values: pd.Series, column: str, is_label: bool) -> list:
+    """Nulls, then known values (labels, categories), then numeric type and range, for one column."""
+    found = [_null_expectation(gxe, values, column, is_label)]
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    distinct = values.dropna().unique()
+    if is_label or (not numeric and len(distinct) <= MAX_CATEGORIES):
+        found.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=column,
+                value_set=sorted(_plain(v) for v in distinct),
+                meta={"guards": f"{'labels' if is_label else 'categories'} never seen in '{column}'"},
             )
-        else:
-            found.append(
-                gxe.ExpectColumnValuesToNotBeNull(
-                    column=column,
-                    mostly=round(max(0.0, 1 - 2 * null_share), 3),
-                    meta={"guards": f"more than twice the reference share ({null_share:.1%}) of nulls"},
-                )
+        )
+    if numeric and not is_label:
+        low, high = float(values.min()), float(values.max())
+        margin = (high - low) * RANGE_MARGIN or abs(high) * RANGE_MARGIN or 1.0
+        found.append(
+            gxe.ExpectColumnValuesToBeInTypeList(
+                column=column, type_list=NUMERIC_TYPES, meta={"guards": f"text in numeric '{column}'"}
             )
-        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        distinct = values.dropna().unique()
-        if is_label or (not numeric and len(distinct) <= MAX_CATEGORIES):
-            found.append(
-                gxe.ExpectColumnValuesToBeInSet(
-                    column=column,
-                    value_set=sorted(_plain(v) for v in distinct),
-                    meta={"guards": f"{'labels' if is_label else 'categories'} never seen in '{column}'"},
-                )
+        )
+        found.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=column,
+                min_value=round(low - margin, 6),
+                max_value=round(high + margin, 6),
+                meta={"guards": f"'{column}' outside its reference range [{low:g}, {high:g}] ± 10%"},
             )
-        if numeric and not is_label:
-            low, high = float(values.min()), float(values.max())
-            margin = (high - low) * RANGE_MARGIN or abs(high) * RANGE_MARGIN or 1.0
-            found.append(
-                gxe.ExpectColumnValuesToBeInTypeList(
-                    column=column, type_list=NUMERIC_TYPES, meta={"guards": f"text in numeric '{column}'"}
-                )
-            )
-            found.append(
-                gxe.ExpectColumnValuesToBeBetween(
-                    column=column,
-                    min_value=round(low - margin, 6),
-                    max_value=round(high + margin, 6),
-                    meta={"guards": f"'{column}' outside its reference range [{low:g}, {high:g}] ± 10%"},
-                )
-            )
-    suite = gx.ExpectationSuite(name=name, expectations=found)
-    document = suite.to_json_dict()
-    document.pop("id", None)
-    for expectation in document["expectations"]:
-        expectation.pop("id", None)
-    return document
+        )
+    return found
+
+
+def _null_expectation(gxe, values: pd.Series, column: str, is_label: bool):
+    """No nulls where the reference has none (or in the label); else at most twice its share."""
+    null_share = float(values.isna().mean())
+    if null_share == 0 or is_label:
+        return gxe.ExpectColumnValuesToNotBeNull(column=column, meta={"guards": f"missing values in '{column}'"})
+    return gxe.ExpectColumnValuesToNotBeNull(
+        column=column,
+        mostly=round(max(0.0, 1 - 2 * null_share), 3),
+        meta={"guards": f"more than twice the reference share ({null_share:.1%}) of nulls"},
+    )
 
 
 def write_suite(document: dict[str, Any], path: Path) -> Path:

@@ -11,26 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import sys
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
+
+from mlgate.settings_parse import SettingsError, coerce, frozen, read_table
+
+__all__ = ["BUNDLED_PREFIX", "Settings", "SettingsError", "importable_from", "load_settings"]
 
 BUNDLED_PREFIX = "sklearn:"
 BUNDLED_DATASETS = ("breast_cancer", "iris", "wine")
 DEFAULT_TRACKING_DB = "mlflow.db"
-
-
-class SettingsError(ValueError):
-    """A setting mlgate cannot use; the message names it and what is allowed."""
-
-
-def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping))
 
 
 @dataclass(frozen=True)
@@ -56,7 +49,7 @@ class Settings:
     estimator: str = "sklearn.ensemble.RandomForestClassifier"
     # Keyword arguments for the estimator (random_state is set from random_seed).
     estimator_params: Mapping[str, Any] = field(
-        default_factory=lambda: _frozen({"n_estimators": 100})
+        default_factory=lambda: frozen({"n_estimators": 100})
     )
 
     # --- model gates (fractions, 0..1) ---
@@ -164,80 +157,7 @@ class Settings:
 
 _DERIVED = {"tracking_uri", "dataset_as_given"}
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name not in _DERIVED}
-_FRACTIONS = {
-    "holdout_fraction",
-    "min_holdout_accuracy",
-    "min_macro_f1",
-    "min_roc_auc",
-    "min_class_recall",
-    "champion_tolerance",
-    "champion_significance_level",
-    "max_error_ratio",
-    "compiled_parity_atol",
-    "max_prediction_share_shift",
-}
-_PIPELINE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _PATHS = {"dataset", "expectations_dir", "artifacts_dir"}
-_TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}
-
-
-def _field_type(name: str) -> type:
-    annotation = str(_FIELDS[name].type)
-    if annotation.startswith("Mapping"):
-        return dict
-    return {"str": str, "int": int, "float": float}[annotation]
-
-
-def _coerce(name: str, value: Any, source: str) -> Any:
-    """One raw value to its declared type, or a SettingsError naming it."""
-    expected = _field_type(name)
-    where = f"setting '{name}' (from {source})"
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if expected is int and isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not isinstance(value, expected) or isinstance(value, bool):
-        raise SettingsError(
-            f"{where} is {value!r}; it must be {_TYPE_NAMES[expected]}"
-        )
-    if expected is str and not value.strip():
-        raise SettingsError(f"{where} is empty; give it a value")
-    if name in _FRACTIONS and not 0.0 <= value <= 1.0:
-        raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
-    if name == "holdout_fraction" and not 0.0 < value < 1.0:
-        raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
-    if name == "random_seed" and value < 0:
-        raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
-    if expected in (int, float) and name not in _FRACTIONS | {"random_seed"} and value <= 0:
-        raise SettingsError(f"{where} is {value!r}; it must be above 0")
-    if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
-        raise SettingsError(
-            f"{where} is {value!r}; it must name a function as 'package.module:function', "
-            "such as 'model.pipeline:build_pipeline'"
-        )
-    if expected is dict:
-        return _frozen(value)
-    return value
-
-
-def _read_table(path: Path, *, required: bool) -> dict[str, Any]:
-    if not path.is_file():
-        if required:
-            raise SettingsError(
-                f"config file {path} does not exist; pass the path of a TOML file "
-                "with a [tool.mlgate] table"
-            )
-        return {}
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise SettingsError(f"config file {path} is not valid TOML: {error}") from None
-    table = document.get("tool", {}).get("mlgate", {})
-    if required and not table:
-        raise SettingsError(f"config file {path} has no [tool.mlgate] table; add one")
-    if not isinstance(table, dict):
-        raise SettingsError(f"[tool.mlgate] in {path} must be a table")
-    return table
 
 
 def _check_dataset(value: str) -> None:
@@ -270,9 +190,9 @@ def load_settings(
     workdir = Path.cwd() if workdir is None else workdir
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if pyproject is not None:
-        layers.append((f"[tool.mlgate] in {pyproject}", _read_table(pyproject, required=False)))
+        layers.append((f"[tool.mlgate] in {pyproject}", read_table(pyproject, required=False)))
     if config_file is not None:
-        layers.append((f"[tool.mlgate] in {config_file}", _read_table(config_file, required=True)))
+        layers.append((f"[tool.mlgate] in {config_file}", read_table(config_file, required=True)))
     layers.append(("the command line", {k: v for k, v in (overrides or {}).items() if v is not None}))
 
     values: dict[str, Any] = {}
@@ -283,7 +203,7 @@ def load_settings(
                     f"unknown setting '{name}' (from {source}); known settings are: "
                     + ", ".join(sorted(_FIELDS))
                 )
-            values[name] = _coerce(name, raw, source)
+            values[name] = coerce(_FIELDS[name], raw, source)
 
     settings = Settings(**values)
     as_given = settings.dataset

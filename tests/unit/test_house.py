@@ -22,7 +22,14 @@ LIBRARY = ("mlgate",)
 PYTEST_SIDE = ("mlgate.plugin", "mlgate.gates")
 PROJECT = ("gates", "model")
 WEB_FRAMEWORKS = ("starlette", "uvicorn", "fastapi", "httpx")
-PURE_SERVING_CORE = ("mlgate.serving.payload", "mlgate.serving.batching")
+PURE_SERVING_CORE = (
+    "mlgate.serving.payload",
+    "mlgate.serving.client_errors",
+    "mlgate.serving.column_types",
+    "mlgate.serving.columns",
+    "mlgate.serving.request_formats",
+    "mlgate.serving.batching",
+)
 
 Graph = dict[str, set[str]]
 

@@ -8,7 +8,8 @@ declared expectations from `mlgate.behaviour.spec`.
 * Generic claims hold for any model and any row the data suite accepts:
   valid probabilities and known labels; the same answer alone as in a batch,
   in any row order, and when asked twice.
-* Declared claims perturb the holdout within a spec entry's bounds.
+* Declared claims perturb the holdout within a spec entry's bounds
+  (`mlgate.behaviour.declared`, re-exported here).
 * A check returns what it measured or raises `BehaviourViolation`, whose
   first line names the claim, the number and the offending row: that line is
   what the gate report shows. `search` runs several claims on one stream of
@@ -17,30 +18,48 @@ declared expectations from `mlgate.behaviour.spec`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlgate.behaviour.schema import EDGE_SHARE, describe_row, plain
-from mlgate.behaviour.spec import BehaviourSpec, Directional, Expectation, Invariance
+from mlgate.behaviour.declared import (
+    Measurement,
+    check_declared,
+    declared_draws,
+    measure,
+    perturbations,
+    violation_message,
+)
+from mlgate.behaviour.schema import describe_row, plain
+from mlgate.behaviour.violation import BehaviourViolation, first_line
+
+__all__ = [
+    "ANSWER_ATOL",
+    "GENERIC_CLAIMS",
+    "PROBABILITY_SUM_ATOL",
+    "BehaviourViolation",
+    "Measurement",
+    "check_batch_independent",
+    "check_declared",
+    "check_generic",
+    "check_labels_known",
+    "check_order_independent",
+    "check_repeatable",
+    "check_valid_output",
+    "check_valid_probabilities",
+    "declared_draws",
+    "first_line",
+    "measure",
+    "perturbations",
+    "violation_message",
+]
 
 # Two answers for the same row are "the same" within this (probabilities are in [0, 1]).
 ANSWER_ATOL = 1e-9
 # A row's probabilities may sum to 1 within this.
 PROBABILITY_SUM_ATOL = 1e-6
-
-
-class BehaviourViolation(AssertionError):
-    """A model broke a behavioural claim; the first line says how, on which row."""
-
-    def __init__(self, message: str, claim: str = "", value: float | None = None) -> None:
-        super().__init__(message)
-        self.claim = claim  # which claim, when several are searched together
-        self.value = value  # what was measured, when the claim measures a share
-
 
 # --- the generic claims: any model, any row of the schema ------------------------------
 
@@ -182,11 +201,6 @@ def check_generic(model, labels: Sequence[Any], drawn, claims: Sequence[str] = G
     return measured
 
 
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else ""
-
-
 def _crashing_row(model, frame: pd.DataFrame) -> str:
     """The first row the model cannot answer alone, or the batch when each row alone is fine."""
     for i in range(len(frame)):
@@ -196,147 +210,3 @@ def _crashing_row(model, frame: pd.DataFrame) -> str:
         except Exception:  # noqa: BLE001 - any error names the row
             return _where(frame, i)
     return f"a {len(frame)}-row batch (each row alone is answered) {describe_row(frame, 0)}"
-
-
-# --- declared checks: perturbations of the holdout, many scored at once -----------------
-
-
-def perturbations(expectation: Expectation, rows: int):
-    """Hypothesis draws for one expectation: a noise matrix, or a raise per row.
-
-    Drawn whole, from a seed: uniform within the declared bounds, with the bounds
-    themselves (and no change) on a share of the rows, as hypothesis would favour them.
-    """
-    from hypothesis import strategies as st
-
-    if isinstance(expectation, Invariance):
-        scale = np.array(list(expectation.noise.values()))
-
-        def noise(seed: int) -> np.ndarray:
-            rng = np.random.default_rng(seed)
-            unit = rng.uniform(-1.0, 1.0, (rows, len(scale)))
-            pick = rng.random((rows, len(scale)))
-            unit[pick < EDGE_SHARE] = -1.0
-            unit[(pick >= EDGE_SHARE) & (pick < 2 * EDGE_SHARE)] = 1.0
-            return unit * scale
-
-        return st.integers(0, 2**32 - 1).map(noise)
-
-    def raise_by(seed: int) -> np.ndarray:
-        rng = np.random.default_rng(seed)
-        step = rng.uniform(0.0, expectation.max_increase, rows)
-        pick = rng.random(rows)
-        step[pick < EDGE_SHARE] = expectation.max_increase
-        step[(pick >= EDGE_SHARE) & (pick < 2 * EDGE_SHARE)] = 0.0
-        return step
-
-    return st.integers(0, 2**32 - 1).map(raise_by)
-
-
-def declared_draws(spec: BehaviourSpec, rows: int, per_example: int = 1):
-    """One draw for every declared expectation: {name: [perturbation, ...]}, `per_example` of each."""
-    from hypothesis import strategies as st
-
-    return st.fixed_dictionaries({
-        e.name: st.lists(perturbations(e, rows), min_size=per_example, max_size=per_example) for e in spec.expectations
-    })
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One perturbation's result: the measured share of holdout rows against the limit."""
-
-    value: float  # flipped (invariance) or violating (directional) fraction
-    limit: float
-    detail: str  # the worst row, for a message
-
-    @property
-    def met(self) -> bool:
-        return self.value <= self.limit + 1e-12
-
-
-def _perturbed(expectation: Expectation, base: pd.DataFrame, draw: np.ndarray) -> pd.DataFrame:
-    frame = base.copy()
-    if isinstance(expectation, Invariance):
-        for j, column in enumerate(expectation.noise):
-            frame[column] = frame[column].to_numpy(dtype=float) + draw[:, j]
-    else:
-        frame[expectation.column] = frame[expectation.column].to_numpy(dtype=float) + draw
-    return frame
-
-
-def measure(model, base: pd.DataFrame, pairs: Sequence[tuple[Expectation, np.ndarray]]) -> list[Measurement]:
-    """Each (expectation, draw) applied to the holdout `base`; all scored in one call per answer kind."""
-    if not pairs:
-        return []
-    rows = len(base)
-    stacked = pd.concat([base] + [_perturbed(e, base, d) for e, d in pairs], ignore_index=True)
-    labels = np.asarray(model.predict(stacked)) if any(isinstance(e, Invariance) for e, _ in pairs) else None
-    proba = _proba(model, stacked) if any(isinstance(e, Directional) for e, _ in pairs) else None
-    classes = [plain(c) for c in getattr(model, "classes_", [])]
-    found = []
-    for k, (expectation, draw) in enumerate(pairs, start=1):
-        here = slice(k * rows, (k + 1) * rows)
-        if isinstance(expectation, Invariance):
-            before, after = labels[:rows], labels[here]
-            flipped = np.flatnonzero(after != before)
-            detail = ""
-            if flipped.size:
-                i = int(flipped[0])
-                moved = ", ".join(f"{c} {draw[i, j]:+.4g}" for j, c in enumerate(expectation.noise))
-                detail = (
-                    f"holdout row {i} {describe_row(base, i)} flips {plain(before[i])!r} -> "
-                    f"{plain(after[i])!r} with {moved}"
-                )
-            found.append(Measurement(flipped.size / rows, expectation.limit, detail))
-            continue
-        # A label the model never learned has probability 0 everywhere: nothing can move it.
-        if expectation.label not in classes:
-            found.append(Measurement(0.0, expectation.limit, ""))
-            continue
-        column = classes.index(expectation.label)
-        before, after = proba[:rows, column], proba[here, column]
-        sign = 1.0 if expectation.effect == "not_lower" else -1.0
-        wrong_way = sign * (before - after)  # > 0: moved against the declared effect
-        bad = np.flatnonzero(wrong_way > expectation.tolerance + 1e-12)
-        detail = ""
-        if bad.size:
-            i = int(bad[np.argmax(wrong_way[bad])])
-            detail = (
-                f"holdout row {i} {describe_row(base, i)}: '{expectation.column}' {draw[i]:+.4g} moves "
-                f"P({expectation.label!r}) {before[i]:.4g} -> {after[i]:.4g}"
-            )
-        found.append(Measurement(bad.size / rows, expectation.limit, detail))
-    return found
-
-
-def violation_message(expectation: Expectation, measurement: Measurement, rows: int) -> str:
-    """The first line a failing declared gate shows."""
-    share = f"{measurement.value:.1%} of {rows} holdout rows"
-    if isinstance(expectation, Invariance):
-        noise = ", ".join(f"'{c}' ±{v:g}" for c, v in expectation.noise.items())
-        head = (
-            f"invariance '{expectation.name}' broken: noise within {noise} flips the label of {share} "
-            f"(allowed {expectation.max_flipped_fraction:.1%})"
-        )
-    else:
-        way = "lowers" if expectation.effect == "not_lower" else "raises"
-        head = (
-            f"directional '{expectation.name}' broken: raising '{expectation.column}' by up to "
-            f"{expectation.max_increase:g} {way} P({expectation.label!r}) by more than "
-            f"{expectation.tolerance:g} on {share} (allowed {expectation.max_violating_fraction:.1%})"
-        )
-    return f"{head}; e.g. {measurement.detail}. Claim: {expectation.claim}"
-
-
-def check_declared(model, spec: BehaviourSpec, base: pd.DataFrame, drawn: Mapping[str, Sequence[np.ndarray]], claims: Sequence[str]) -> dict[str, float]:
-    """The named expectations on one draw of `declared_draws` (every perturbation of each), scored together."""
-    pairs = [(spec.named(name), draw) for name in claims for draw in drawn[name]]
-    worst: dict[str, float] = {}
-    for (expectation, _), measurement in zip(pairs, measure(model, base, pairs)):
-        if not measurement.met:
-            raise BehaviourViolation(
-                violation_message(expectation, measurement, len(base)), claim=expectation.name, value=measurement.value
-            )
-        worst[expectation.name] = max(worst.get(expectation.name, measurement.value), measurement.value)
-    return worst

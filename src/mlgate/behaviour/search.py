@@ -79,24 +79,8 @@ def search(
         @settings
         @given(strategy)
         def claims_hold(drawn):
-            for claim in active:
-                outcome = outcomes[claim]
-                outcome.examples += 1
-                if not isinstance(drawn, Mapping) and isinstance(drawn[0], pd.DataFrame):
-                    outcome.rows += len(drawn[0])
-                if keep_draws and (max_kept is None or len(outcome.draws) < max_kept):
-                    if isinstance(drawn, Mapping):  # a list of draws for each declared claim
-                        outcome.draws.extend(drawn[claim][: None if max_kept is None else max_kept - len(outcome.draws)])
-                    else:
-                        outcome.draws.append(drawn)
-            try:
-                measured = check(drawn, active)
-            except BehaviourViolation as violation:
-                if violation.value is not None and violation.claim in outcomes:
-                    measured = {violation.claim: violation.value}
-                    _note_worst(outcomes, measured)
-                raise
-            _note_worst(outcomes, measured)
+            _count_draw(outcomes, active, drawn, max_kept if keep_draws else 0)
+            _measure_draw(outcomes, check, drawn, active)
 
         try:
             claims_hold()
@@ -109,6 +93,32 @@ def search(
         else:
             break
     return outcomes
+
+
+def _count_draw(outcomes: dict[str, ClaimOutcome], active: tuple[str, ...], drawn, max_kept: int | None) -> None:
+    """One more example for each active claim; the draw kept while fewer than `max_kept` are (None: all)."""
+    for claim in active:
+        outcome = outcomes[claim]
+        outcome.examples += 1
+        if not isinstance(drawn, Mapping) and isinstance(drawn[0], pd.DataFrame):
+            outcome.rows += len(drawn[0])
+        if max_kept is None or len(outcome.draws) < max_kept:
+            if isinstance(drawn, Mapping):  # a list of draws for each declared claim
+                outcome.draws.extend(drawn[claim][: None if max_kept is None else max_kept - len(outcome.draws)])
+            else:
+                outcome.draws.append(drawn)
+
+
+def _measure_draw(outcomes: dict[str, ClaimOutcome], check, drawn, active: tuple[str, ...]) -> None:
+    """`check` on one draw; what it measured noted, a violation's share too before it propagates."""
+    try:
+        measured = check(drawn, active)
+    except BehaviourViolation as violation:
+        if violation.value is not None and violation.claim in outcomes:
+            measured = {violation.claim: violation.value}
+            _note_worst(outcomes, measured)
+        raise
+    _note_worst(outcomes, measured)
 
 
 def _note_worst(outcomes: dict[str, ClaimOutcome], measured: Mapping[str, float]) -> None:

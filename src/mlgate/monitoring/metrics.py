@@ -122,6 +122,24 @@ class ServingMetrics:
         self.multiprocess = registry in _MULTIPROCESS_REGISTRIES
         # See the module docstring: in multiprocess mode the collector reports these.
         target = None if self.multiprocess else registry
+        self._declare_traffic_series(target)
+        self._declare_model_series(target)
+        self._model_identity: tuple[str, str, str, str] | None = None
+        self.drift = None  # a mlgate.monitoring.drift_window.DriftWindow, once track_drift is called
+        self._registry = registry
+        # Label children cached by value: `.labels()` takes a lock and builds
+        # tuples, which the per-request path should not pay for.
+        self._durations: dict[str, Any] = {}
+        self._counts: dict[tuple[str, str], Any] = {}
+        self._labels: dict[str, Any] = {}
+        # /invocations series exist from the start, at 0, so that rate() and
+        # the error ratio have data before the first error happens.
+        for outcome in OUTCOMES:
+            self._request_counter("/invocations", outcome)
+        self._duration_histogram("/invocations")
+
+    def _declare_traffic_series(self, target: CollectorRegistry | None) -> None:
+        """What the server answered: durations, outcomes, requests in flight, labels, rows per request."""
         self.request_duration = Histogram(
             "mlgate_inference_request_duration_seconds",
             "Time from request start to the last response byte, by endpoint.",
@@ -153,6 +171,9 @@ class ServingMetrics:
             buckets=PAYLOAD_ROWS_BUCKETS,
             registry=target,
         )
+
+    def _declare_model_series(self, target: CollectorRegistry | None) -> None:
+        """Which model is served and its gate scores."""
         self.model_info = Gauge(
             "mlgate_model_info",
             "1 for the model being served: registered name, version, run id and alias.",
@@ -165,19 +186,6 @@ class ServingMetrics:
             gauge = Gauge(name, documentation, multiprocess_mode="livemostrecent", registry=target)
             gauge.set(math.nan)
             self.gate_gauges[score] = gauge
-        self._model_identity: tuple[str, str, str, str] | None = None
-        self.drift = None  # a mlgate.monitoring.drift_window.DriftWindow, once track_drift is called
-        self._registry = registry
-        # Label children cached by value: `.labels()` takes a lock and builds
-        # tuples, which the per-request path should not pay for.
-        self._durations: dict[str, Any] = {}
-        self._counts: dict[tuple[str, str], Any] = {}
-        self._labels: dict[str, Any] = {}
-        # /invocations series exist from the start, at 0, so that rate() and
-        # the error ratio have data before the first error happens.
-        for outcome in OUTCOMES:
-            self._request_counter("/invocations", outcome)
-        self._duration_histogram("/invocations")
 
     def _request_counter(self, endpoint: str, outcome: str):
         child = self._counts.get((endpoint, outcome))

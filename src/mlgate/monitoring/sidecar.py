@@ -98,6 +98,33 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error_code": code, "message": message}, status_code=status)
 
 
+def _upstream_lifespan(upstream: httpx.URL, timeout_seconds: float, pool: dict[str, httpx.AsyncClient]):
+    """The app's lifespan: one pooled client to the upstream in `pool["client"]` while the app runs."""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        async with httpx.AsyncClient(
+            base_url=upstream,
+            timeout=httpx.Timeout(timeout_seconds),
+            limits=httpx.Limits(max_keepalive_connections=32, keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS),
+            # The upstream is a neighbour: no proxies or netrc from the environment.
+            trust_env=False,
+        ) as client:
+            pool["client"] = client
+            yield
+            pool.clear()
+
+    return lifespan
+
+
+def _observe(metrics: ServingMetrics, answer: httpx.Response, body, content_type, features) -> None:
+    """A successful /invocations answer's labels (and, with a drift profile, its rows) into the metrics."""
+    labels = predicted_labels(answer)
+    if labels:
+        columns = request_columns(body, content_type, features, len(labels)) if features else None
+        metrics.observe_predictions(labels, columns)
+
+
 def create_sidecar_app(
     upstream: httpx.URL | str,
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
@@ -114,19 +141,7 @@ def create_sidecar_app(
     features = drift.profile.features if drift is not None else ()
     shown = str(upstream).rstrip("/")
     pool: dict[str, httpx.AsyncClient] = {}
-
-    @asynccontextmanager
-    async def lifespan(app):
-        async with httpx.AsyncClient(
-            base_url=upstream,
-            timeout=httpx.Timeout(timeout_seconds),
-            limits=httpx.Limits(max_keepalive_connections=32, keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS),
-            # The upstream is a neighbour: no proxies or netrc from the environment.
-            trust_env=False,
-        ) as client:
-            pool["client"] = client
-            yield
-            pool.clear()
+    lifespan = _upstream_lifespan(upstream, timeout_seconds, pool)
 
     async def forward(request: Request) -> Response:
         path = request.url.path
@@ -149,10 +164,7 @@ def create_sidecar_app(
             reason = str(error) or type(error).__name__
             return _error(502, "UPSTREAM_UNAVAILABLE", f"cannot reach the upstream {shown}: {reason}")
         if path == "/invocations" and answer.is_success:
-            labels = predicted_labels(answer)
-            if labels:
-                columns = request_columns(body, headers.get("content-type"), features, len(labels)) if features else None
-                metrics.observe_predictions(labels, columns)
+            _observe(metrics, answer, body, headers.get("content-type"), features)
         passed = {"content-type": answer.headers["content-type"]} if "content-type" in answer.headers else None
         return Response(answer.content, status_code=answer.status_code, headers=passed)
 

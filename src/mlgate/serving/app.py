@@ -121,6 +121,21 @@ async def discard_body(receive, max_bytes: int, max_seconds: float) -> int:
     return dropped
 
 
+async def _ping(request: Request) -> Response:
+    return Response("\n", media_type=JSON_TYPE)
+
+
+async def _http_error(request: Request, error: HTTPException) -> Response:
+    codes = {404: "ENDPOINT_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    message = {
+        404: f"there is no {request.url.path}; this server answers POST /invocations and "
+        "GET /ping, /health, /version",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }.get(error.status_code, str(error.detail))
+    body = error_body(codes.get(error.status_code, "BAD_REQUEST"), message)
+    return Response(body, status_code=error.status_code, media_type=JSON_TYPE, headers=error.headers)
+
+
 def create_app(servable, settings: Settings, on_predictions: Callable | None = None) -> Starlette:
     """A Starlette app serving `servable` (a ServableModel, or anything with its fields).
 
@@ -155,30 +170,17 @@ def create_app(servable, settings: Settings, on_predictions: Callable | None = N
             on_predictions(labels, columns)
         return Response(predictions_body(labels), media_type=JSON_TYPE)
 
-    async def ping(request: Request) -> Response:
-        return Response("\n", media_type=JSON_TYPE)
-
     async def mlflow_version_text(request: Request) -> Response:
         return Response(mlflow_version, media_type=JSON_TYPE)
-
-    async def http_error(request: Request, error: HTTPException) -> Response:
-        codes = {404: "ENDPOINT_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-        message = {
-            404: f"there is no {request.url.path}; this server answers POST /invocations and "
-            "GET /ping, /health, /version",
-            405: f"{request.method} is not allowed on {request.url.path}",
-        }.get(error.status_code, str(error.detail))
-        body = error_body(codes.get(error.status_code, "BAD_REQUEST"), message)
-        return Response(body, status_code=error.status_code, media_type=JSON_TYPE, headers=error.headers)
 
     app = Starlette(
         routes=[
             Route("/invocations", invocations, methods=["POST"]),
-            Route("/ping", ping, methods=["GET"]),
-            Route("/health", ping, methods=["GET"]),
+            Route("/ping", _ping, methods=["GET"]),
+            Route("/health", _ping, methods=["GET"]),
             Route("/version", mlflow_version_text, methods=["GET"]),
         ],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={HTTPException: _http_error},
     )
     app.state.batcher = batcher
     return app

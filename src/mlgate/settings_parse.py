@@ -1,0 +1,99 @@
+"""Raw setting values (TOML tables, command-line strings) to typed ones, or a `SettingsError`.
+
+The settings themselves are declared once, in `mlgate.settings.Settings`; this
+module holds the rules a value must meet and reads `[tool.mlgate]` tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting mlgate cannot use; the message names it and what is allowed."""
+
+
+def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+_FRACTIONS = {
+    "holdout_fraction",
+    "min_holdout_accuracy",
+    "min_macro_f1",
+    "min_roc_auc",
+    "min_class_recall",
+    "champion_tolerance",
+    "champion_significance_level",
+    "max_error_ratio",
+    "compiled_parity_atol",
+    "max_prediction_share_shift",
+}
+_PIPELINE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+_TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}
+
+
+def _field_type(setting: dataclasses.Field) -> type:
+    annotation = str(setting.type)
+    if annotation.startswith("Mapping"):
+        return dict
+    return {"str": str, "int": int, "float": float}[annotation]
+
+
+def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
+    """One raw value to the `setting`'s declared type, or a SettingsError naming it."""
+    name = setting.name
+    expected = _field_type(setting)
+    where = f"setting '{name}' (from {source})"
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if expected is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, expected) or isinstance(value, bool):
+        raise SettingsError(
+            f"{where} is {value!r}; it must be {_TYPE_NAMES[expected]}"
+        )
+    if expected is str and not value.strip():
+        raise SettingsError(f"{where} is empty; give it a value")
+    if name in _FRACTIONS and not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
+    if name == "holdout_fraction" and not 0.0 < value < 1.0:
+        raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
+    if name == "random_seed" and value < 0:
+        raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
+    if expected in (int, float) and name not in _FRACTIONS | {"random_seed"} and value <= 0:
+        raise SettingsError(f"{where} is {value!r}; it must be above 0")
+    if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
+        raise SettingsError(
+            f"{where} is {value!r}; it must name a function as 'package.module:function', "
+            "such as 'model.pipeline:build_pipeline'"
+        )
+    if expected is dict:
+        return frozen(value)
+    return value
+
+
+def read_table(path: Path, *, required: bool) -> dict[str, Any]:
+    if not path.is_file():
+        if required:
+            raise SettingsError(
+                f"config file {path} does not exist; pass the path of a TOML file "
+                "with a [tool.mlgate] table"
+            )
+        return {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SettingsError(f"config file {path} is not valid TOML: {error}") from None
+    table = document.get("tool", {}).get("mlgate", {})
+    if required and not table:
+        raise SettingsError(f"config file {path} has no [tool.mlgate] table; add one")
+    if not isinstance(table, dict):
+        raise SettingsError(f"[tool.mlgate] in {path} must be a table")
+    return table
