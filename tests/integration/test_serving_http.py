@@ -229,7 +229,7 @@ def test_a_model_that_cannot_be_loaded_stops_start_up_with_one_clear_message(tmp
         [
             sys.executable,
             "-m",
-            "model",
+            "mlgate",
             "serve",
             "--model-uri",
             "models:/no-such-model@champion",
