@@ -224,7 +224,7 @@ def run(args, project: Path, overrides: dict[str, str], environ, logs: Path) -> 
             [
                 sys.executable,
                 "-m",
-                "model",
+                "mlgate",
                 "serve",
                 "--model-uri",
                 model_uri,
