@@ -9,7 +9,13 @@ from typing import Any
 
 from mlflow.exceptions import MlflowException
 
-from mlgate.tracking.models import download_model, load_compiled, load_drift_profile, load_skops_model
+from mlgate.tracking.models import (
+    download_model,
+    infer_model_signature,
+    load_compiled,
+    load_drift_profile,
+    load_skops_model,
+)
 from mlgate.tracking.store import TrackingError, open_store
 from mlgate.tracking.tags import gate_scores
 
@@ -102,10 +108,8 @@ def _signature_columns(document: dict, model_uri: str) -> list[dict]:
 
 def servable_from_model(model, input_example, name: str = "candidate", compiled=None) -> ServableModel:
     """A fitted model not yet logged, in the shape a server takes: the perf gates serve the candidate."""
-    from mlflow.models import infer_signature
-
     # The same signature log_and_register will record, so the gates serve what would be registered.
-    columns = infer_signature(input_example, model.predict(input_example)).inputs.to_dict()
+    columns = infer_model_signature(model, input_example).inputs.to_dict()
     return ServableModel(
         model=model,
         input_schema=[(c["name"], c["type"]) for c in columns],
