@@ -4,6 +4,7 @@
   expectations  draft a data-gate suite from a reference dataset
   validate      check a dataset against its suite
   serve         serve a registered model over MLflow's scoring protocol, with /metrics
+  score         score a CSV or Parquet file with the champion in chunks; report the batch's drift
   import-champion  make a green bundle's model the @champion of this store
   history       write a report of every registered version: crowned or refused, scores, latency, trends
   sidecar       proxy an MLflow-protocol endpoint and export mlgate's metrics
@@ -99,6 +100,84 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
     return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from mlgate import tracking
+    from mlgate.scoring import score_file
+    from mlgate.tables import TableError
+    from mlgate.tracking import TrackingError, load_servable
+
+    settings = load_settings(pyproject=Path("pyproject.toml"))
+    model_uri = args.model_uri or settings.champion_uri
+    tracking.quiet_progress_bars()
+    progress = ProgressLine(sys.stderr)
+    try:
+        servable = load_servable(model_uri, settings.tracking_uri, tracking.user_code(settings))
+        scored = score_file(
+            servable, Path(args.input), Path(args.output), chunk_rows=args.chunk_rows or settings.score_chunk_rows,
+            probabilities=args.probabilities, progress=progress,
+        )
+    except (TrackingError, TableError) as error:
+        raise CommandError(str(error)) from None
+    finally:
+        progress.end()
+    for line in _scored_lines(scored, servable.name or model_uri, servable.version, settings.max_serving_drift_psi):
+        print(line)
+    return 0
+
+
+class ProgressLine:
+    """Progress on `stream`: the share read, rows done, rows per second.
+
+    On a terminal one line rewritten per chunk; into a log a line every
+    LOG_EVERY_SECONDS and a last one, so a CI log is not one line per chunk.
+    """
+
+    LOG_EVERY_SECONDS = 5.0
+
+    def __init__(self, stream) -> None:
+        import time
+
+        self.stream, self.clock, self.tty = stream, time.perf_counter, stream.isatty()
+        self.started = self.logged = None
+        self.last = ""
+
+    def __call__(self, rows: int, share: float | None) -> None:
+        now = self.clock()
+        if self.started is None:  # the first call, before the first chunk: scoring starts now
+            self.started = self.logged = now
+        done = f" {share:6.1%}" if share is not None else ""
+        self.last = f"scoring:{done} {rows:,} rows, {rows / max(now - self.started, 1e-9):,.0f} rows/s"
+        if self.tty:
+            self.stream.write(f"\r{self.last}")
+        elif now - self.logged >= self.LOG_EVERY_SECONDS:
+            self.stream.write(f"{self.last}\n")
+            self.logged = now
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.last:
+            self.stream.write("\n" if self.tty else f"{self.last}\n")
+            self.stream.flush()
+
+
+def _scored_lines(scored, model: str, version: str, max_psi: float) -> list[str]:
+    lines = [
+        f"scored {scored.rows:,} rows with {model} version {version or '-'} ({scored.engine}) in "
+        f"{scored.seconds:.1f}s, {scored.rows_per_second:,.0f} rows/s; wrote {scored.output}"
+    ]
+    if not scored.profiled:
+        return [*lines, "no drift report: the model has no reference drift profile (a gate session registers one)"]
+    drifted = [d for d in scored.drifts if d.psi > max_psi]
+    lines.append(
+        f"drift against the training profile (PSI; above {max_psi:g}, max_serving_drift_psi, is drifted): "
+        + (f"{len(drifted)} feature(s) drifted" if drifted else "no feature drifted")
+    )
+    lines += [f"  {'DRIFTED ' if d.psi > max_psi else ''}{d.describe()}" for d in scored.drifts]
+    if scored.label_drift is not None:
+        lines.append(f"  {scored.label_drift.describe()}")
+    return lines
 
 
 def _import_champion(args: argparse.Namespace) -> int:
@@ -198,6 +277,17 @@ def _add_model_commands(commands) -> None:
     serve.add_argument("--port", type=port_number, default=8080, help="port to listen on (default: 8080)")
     serve.add_argument("--workers", type=positive_int, default=1, help="worker processes (default: 1)")
     serve.set_defaults(run=_serve)
+    score = commands.add_parser("score", help="score a CSV or Parquet file with a model in chunks, with the batch's drift")
+    score.add_argument("input", help="the rows to score: a .csv or .parquet file (extra columns are ignored)")
+    score.add_argument("output", help="where to write the predictions: .csv or .parquet, written whole or not at all")
+    score.add_argument(
+        "--model-uri", help="models:/name@alias, models:/name/N, runs:/... or a folder (default: the champion)"
+    )
+    score.add_argument("--probabilities", action="store_true", help="also write each class's probability")
+    score.add_argument(
+        "--chunk-rows", type=positive_int, help="rows per chunk; memory grows with it (default: score_chunk_rows)"
+    )
+    score.set_defaults(run=_score)
     bring = commands.add_parser(
         "import-champion", help="make a green bundle's model the @champion of this store (CI: production's)"
     )
