@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     score = [sys.executable, "-m", "mlgate", "score", "--model-uri", registered.model_uri]
     small_s, small_gb = measured([*score, str(small), "small-out.csv"], env, folder)
     ours_s, ours_gb = measured([*score, str(large), "mlgate-out.csv"], env, folder)
+    sk_s, sk_gb = measured([*score, "--engine", "scikit-learn", str(large), "mlgate-sklearn-out.csv"], env, folder)
     predict = [
         str(Path(sys.executable).parent / "mlflow"), "models", "predict", "-m", registered.model_uri,
         "-i", str(large), "-t", "csv", "-o", "mlflow-out.json", "--env-manager", "local",
@@ -81,10 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     ours = pd.read_csv(folder / "mlgate-out.csv")["prediction"].to_numpy()
     theirs = json.loads((folder / "mlflow-out.json").read_text())["predictions"]
     differ = int((ours != pd.Series(theirs).to_numpy()).sum()) if len(theirs) == len(ours) else -1
+    sklearn_labels = pd.read_csv(folder / "mlgate-sklearn-out.csv")["prediction"].to_numpy()
+    differ += int((sklearn_labels != ours).sum())
 
     print(f"\n{'command':<24}{'rows':>11}{'wall s':>9}{'rows/s':>11}{'peak GB':>9}")
     print(f"{'mlgate score':<24}{args.rows // 10:>11,}{small_s:>9.1f}{args.rows // 10 / small_s:>11,.0f}{small_gb:>9.2f}")
     print(f"{'mlgate score':<24}{args.rows:>11,}{ours_s:>9.1f}{args.rows / ours_s:>11,.0f}{ours_gb:>9.2f}")
+    print(f"{'mlgate score (sklearn)':<24}{args.rows:>11,}{sk_s:>9.1f}{args.rows / sk_s:>11,.0f}{sk_gb:>9.2f}")
     print(f"{'mlflow models predict':<24}{args.rows:>11,}{theirs_s:>9.1f}{args.rows / theirs_s:>11,.0f}{theirs_gb:>9.2f}")
     print(f"\nmlgate score is {theirs_s / ours_s:.1f}x as fast and uses {ours_gb / theirs_gb:.2f}x the memory; "
           f"peak memory {ours_gb / small_gb:.2f}x at 10x the rows")

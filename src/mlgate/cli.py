@@ -103,6 +103,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from mlgate import tracking
     from mlgate.scoring import score_file
     from mlgate.tables import TableError
@@ -113,7 +115,11 @@ def _score(args: argparse.Namespace) -> int:
     tracking.quiet_progress_bars()
     progress = ProgressLine(sys.stderr)
     try:
-        servable = load_servable(model_uri, settings.tracking_uri, tracking.user_code(settings))
+        servable = load_servable(
+            model_uri, settings.tracking_uri, tracking.user_code(settings), sklearn_if_compiled=args.engine != "compiled"
+        )
+        if args.engine == "scikit-learn":
+            servable = dataclasses.replace(servable, compiled=None)
         scored = score_file(
             servable, Path(args.input), Path(args.output), chunk_rows=args.chunk_rows or settings.score_chunk_rows,
             probabilities=args.probabilities, progress=progress,
@@ -286,6 +292,12 @@ def _add_model_commands(commands) -> None:
     score.add_argument("--probabilities", action="store_true", help="also write each class's probability")
     score.add_argument(
         "--chunk-rows", type=positive_int, help="rows per chunk; memory grows with it (default: score_chunk_rows)"
+    )
+    # onnxruntime's tree ensembles run one thread, as served; on a batch of a deep forest
+    # scikit-learn was measured faster (benchmarks/scoring.py), so a team may choose it.
+    score.add_argument(
+        "--engine", choices=("compiled", "scikit-learn"), default="compiled",
+        help="the compiled form (onnxruntime, as served; scikit-learn where it did not compile) or scikit-learn",
     )
     score.set_defaults(run=_score)
     bring = commands.add_parser(

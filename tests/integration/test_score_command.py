@@ -62,6 +62,13 @@ def test_scores_the_training_csv_in_chunks_with_the_labels_pyfunc_gives(penguins
     assert "344 rows" in done.stderr  # the progress line's last state
 
 
+def test_the_scikit_learn_engine_writes_the_same_labels(penguins, score, tmp_path):
+    done = score(str(penguins.folder / "penguins.csv"), "out.csv", "--engine", "scikit-learn")
+    assert done.returncode == 0, done.stderr
+    assert "(scikit-learn)" in done.stdout
+    assert pd.read_csv(tmp_path / "out.csv")[LABEL_COLUMN].tolist() == _expected_labels(penguins)
+
+
 def test_parquet_in_parquet_out_with_probabilities(penguins, score, tmp_path):
     penguins_frame().to_parquet(tmp_path / "in.parquet")
     done = score("in.parquet", "out.parquet", "--probabilities", "--chunk-rows", "64")

@@ -24,7 +24,7 @@ from mlgate.tracking.tags import gate_scores
 class ServableModel:
     """A logged model, loaded for serving, with what a server needs to know of it."""
 
-    model: Any  # the fitted scikit-learn Pipeline
+    model: Any  # the fitted scikit-learn Pipeline; None when loaded for the compiled form only
     # (column, MLflow type) pairs from the model's signature, in order.
     input_schema: list[tuple[str, str]]
     required: frozenset[str]
@@ -42,10 +42,14 @@ class ServableModel:
     drift_profile: Any = None
 
 
-def load_servable(model_uri: str, tracking_uri: str, code: tuple[str, ...] = ()) -> ServableModel:
+def load_servable(
+    model_uri: str, tracking_uri: str, code: tuple[str, ...] = (), sklearn_if_compiled: bool = True
+) -> ServableModel:
     """Load `models:/name@alias`, `models:/name/N`, `runs:/...` or a local model folder.
 
-    Raises TrackingError with a message fit for a start-up failure.
+    `sklearn_if_compiled=False` leaves `model` None when the compiled form
+    loads: batch scoring needs no scikit-learn then, and skops costs seconds
+    to import. Raises TrackingError with a message fit for a start-up failure.
     """
     import yaml
 
@@ -55,8 +59,8 @@ def load_servable(model_uri: str, tracking_uri: str, code: tuple[str, ...] = ())
         with tempfile.TemporaryDirectory(prefix="mlgate-serve-") as folder:
             local = Path(model_uri) if Path(model_uri).is_dir() else download_model(model_uri, Path(folder), tracking_uri)
             document = yaml.safe_load((local / "MLmodel").read_text())
-            model = load_skops_model(local, code)
             compiled = load_compiled(local)
+            model = load_skops_model(local, code) if sklearn_if_compiled or compiled is None else None
             profile = load_drift_profile(local)
     except (MlflowException, OSError, KeyError, ValueError) as error:
         message = getattr(error, "message", None) or str(error)
