@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -103,9 +104,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from mlgate import tracking
+    from mlgate.score_output import ProgressLine, summary_lines
     from mlgate.scoring import score_file
     from mlgate.tables import TableError
     from mlgate.tracking import TrackingError, load_servable
@@ -128,62 +128,9 @@ def _score(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     finally:
         progress.end()
-    for line in _scored_lines(scored, servable.name or model_uri, servable.version, settings.max_serving_drift_psi):
+    for line in summary_lines(scored, servable.name or model_uri, servable.version, settings.max_serving_drift_psi):
         print(line)
     return 0
-
-
-class ProgressLine:
-    """Progress on `stream`: the share read, rows done, rows per second.
-
-    On a terminal one line rewritten per chunk; into a log a line every
-    LOG_EVERY_SECONDS and a last one, so a CI log is not one line per chunk.
-    """
-
-    LOG_EVERY_SECONDS = 5.0
-
-    def __init__(self, stream) -> None:
-        import time
-
-        self.stream, self.clock, self.tty = stream, time.perf_counter, stream.isatty()
-        self.started = self.logged = None
-        self.last = ""
-
-    def __call__(self, rows: int, share: float | None) -> None:
-        now = self.clock()
-        if self.started is None:  # the first call, before the first chunk: scoring starts now
-            self.started = self.logged = now
-        done = f" {share:6.1%}" if share is not None else ""
-        self.last = f"scoring:{done} {rows:,} rows, {rows / max(now - self.started, 1e-9):,.0f} rows/s"
-        if self.tty:
-            self.stream.write(f"\r{self.last}")
-        elif now - self.logged >= self.LOG_EVERY_SECONDS:
-            self.stream.write(f"{self.last}\n")
-            self.logged = now
-        self.stream.flush()
-
-    def end(self) -> None:
-        if self.last:
-            self.stream.write("\n" if self.tty else f"{self.last}\n")
-            self.stream.flush()
-
-
-def _scored_lines(scored, model: str, version: str, max_psi: float) -> list[str]:
-    lines = [
-        f"scored {scored.rows:,} rows with {model} version {version or '-'} ({scored.engine}) in "
-        f"{scored.seconds:.1f}s, {scored.rows_per_second:,.0f} rows/s; wrote {scored.output}"
-    ]
-    if not scored.profiled:
-        return [*lines, "no drift report: the model has no reference drift profile (a gate session registers one)"]
-    drifted = [d for d in scored.drifts if d.psi > max_psi]
-    lines.append(
-        f"drift against the training profile (PSI; above {max_psi:g}, max_serving_drift_psi, is drifted): "
-        + (f"{len(drifted)} feature(s) drifted" if drifted else "no feature drifted")
-    )
-    lines += [f"  {'DRIFTED ' if d.psi > max_psi else ''}{d.describe()}" for d in scored.drifts]
-    if scored.label_drift is not None:
-        lines.append(f"  {scored.label_drift.describe()}")
-    return lines
 
 
 def _import_champion(args: argparse.Namespace) -> int:
@@ -293,8 +240,7 @@ def _add_model_commands(commands) -> None:
     score.add_argument(
         "--chunk-rows", type=positive_int, help="rows per chunk; memory grows with it (default: score_chunk_rows)"
     )
-    # onnxruntime's tree ensembles run one thread, as served; on a batch of a deep forest
-    # scikit-learn was measured faster (benchmarks/scoring.py), so a team may choose it.
+    # On a batch of a deep forest scikit-learn was measured faster (benchmarks/scoring.py).
     score.add_argument(
         "--engine", choices=("compiled", "scikit-learn"), default="compiled",
         help="the compiled form (onnxruntime, as served; scikit-learn where it did not compile) or scikit-learn",
