@@ -21,6 +21,7 @@ import pytest
 from mlgate.serving.app import create_app
 from mlgate.serving.runner import running
 from mlgate.tracking import load_servable
+from mlgate.training import as_model_input
 from tests.support.penguins import TARGET, penguins_frame
 from tests.support.project import VENV_BIN, clean_env
 from tests.support.serving import register_model
@@ -89,11 +90,8 @@ def test_our_server_answers_a_null_year(penguins, training_csv):
     with running(app) as url:
         answer = httpx.post(f"{url}/invocations", json={"dataframe_records": rows}, timeout=30)
     assert answer.status_code == 200, answer.text
-    expected = penguins.model.predict(pd.DataFrame(rows).astype({"year": "float64"}).pipe(_as_model_input))
+    # The rows as the server hands them to the model: numbers float64 (the null year NaN), text as objects.
+    frame = pd.DataFrame(rows)
+    expected = penguins.model.predict(as_model_input(frame.astype({c: "float64" for c in frame if c not in ("island", "sex")})))
     assert answer.json()["predictions"] == list(expected)
 
-
-def _as_model_input(frame: pd.DataFrame) -> pd.DataFrame:
-    from mlgate.training import as_model_input
-
-    return as_model_input(frame.astype({c: "float64" for c in frame.columns if c not in ("island", "sex")}))
