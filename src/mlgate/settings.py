@@ -124,6 +124,10 @@ class Settings:
     # Below this many (decayed) rows in the window, PSI and shares read NaN: a tiny window is noise.
     drift_min_window_rows: int = 200
 
+    # --- batch scoring (`mlgate score`) ---
+    # Rows read, predicted and written at a time: memory grows with this, not with the file's length.
+    score_chunk_rows: int = 100_000
+
     # --- derived, never read from TOML ---
     # From MLFLOW_TRACKING_URI, else the SQLite file in the working folder.
     tracking_uri: str = ""

@@ -137,16 +137,16 @@ def as_model_input(features: pd.DataFrame) -> pd.DataFrame:
 
 
 def as_served_input(features: pd.DataFrame) -> pd.DataFrame:
-    """Rows as the model is logged, compiled and served taking them: integer columns as doubles.
+    """Rows as the model is logged, compiled and served taking them.
 
-    The signature is inferred from these rows. An integer column in it could
-    not hold a missing value (MLflow's schema has no nullable integer), so a
-    caller with a blank `tenure` would be refused, though the pipeline imputes
-    it; MLflow's own advice is to declare such columns as doubles.
+    The signature is inferred from these rows, and MLflow's schema refuses
+    int64 input for a column declared double ("Can not safely convert int64 to
+    float64"): pyfunc, `mlflow models predict` and `spark_udf` on the training
+    CSV's own frame would fail. So an integer column stays an integer (`long`);
+    a column with gaps is float64 already and is declared double, MLflow's own
+    advice. mlgate's server still takes a null in a `long` column (payload.py).
     """
-    features = as_model_input(features)
-    integers = [c for c in features.columns if pd.api.types.is_integer_dtype(features[c].dtype)]
-    return features.astype({c: "float64" for c in integers}) if integers else features
+    return as_model_input(features)
 
 
 def train_model(train: Dataset, settings: Settings):

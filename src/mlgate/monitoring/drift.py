@@ -243,7 +243,12 @@ class FeatureDrift:
 
 
 def feature_drift(reference: FeatureProfile, values) -> FeatureDrift:
-    counts = np.bincount(reference.bin_ids(values), minlength=len(reference.bins)).astype(np.float64)
+    return drift_of_counts(reference, np.bincount(reference.bin_ids(values), minlength=len(reference.bins)))
+
+
+def drift_of_counts(reference: FeatureProfile, counts) -> FeatureDrift:
+    """The drift of rows counted per bin of `reference`: what chunked scoring adds up chunk by chunk."""
+    counts = np.asarray(counts, dtype=np.float64)
     actual = counts / counts.sum() if counts.sum() else counts
     terms = psi_terms(reference.shares, counts) if counts.sum() else np.full(len(reference.bins), math.nan)
     order = np.argsort(-np.nan_to_num(terms, nan=0.0), kind="stable")[:MOVED_BINS_SHOWN]
