@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlgate.evaluation.segments import Condition, describe_segment, is_numeric, segment_mask
+from mlgate.evaluation.segments import Condition, describe_segment, is_numeric
 
 KEYS = {"column", "columns", "bins", "where", "name", "min_accuracy", "max_mean_loss"}
 MAX_DECLARED_VALUES = 50  # a numeric column with more distinct values needs bins

@@ -149,13 +149,20 @@ def encode_categorical(
     return np.where(codes >= 0, recode[np.maximum(codes, 0)], -1), conditions
 
 
+def more_values_than(values: np.ndarray, count: int) -> bool:
+    """Distinct values beyond `count`, looking at the first rows first: a full unique of a
+    continuous column costs as much as all the rest of the encoding."""
+    present = values[~np.isnan(values)]
+    return len(np.unique(present[:10_000])) > count or len(np.unique(present)) > count
+
+
 def encode_column(series: pd.Series, bins: int, min_rows: int) -> EncodedColumn:
     """Numeric columns with more than `bins` distinct values by quantile bins, others by value;
     missing values get a code of their own."""
     name = str(series.name)
     missing = series.isna().to_numpy()
-    if is_numeric(series) and series.nunique() > bins:
-        values = series.to_numpy(dtype=float, na_value=np.nan)
+    values = series.to_numpy(dtype=float, na_value=np.nan) if is_numeric(series) else None
+    if values is not None and more_values_than(values, bins):
         codes, conditions = encode_numeric(name, values, bins)
     else:
         codes, conditions = encode_categorical(name, series, min_rows)
@@ -213,12 +220,13 @@ def count_cells(codes: np.ndarray, size: int, values: np.ndarray) -> tuple[np.nd
     return rows, sums, squares
 
 
-def cell_keys(left: int, left_size: int, right: int, right_size: int) -> np.ndarray:
-    left_codes, right_codes = np.divmod(np.arange(left_size * max(right_size, 1)), max(right_size, 1))
+def cell_keys(left: int, left_size: int, right: int = -1, right_size: int = 1) -> np.ndarray:
+    """Rows (left, left_code, right, right_code) in the order of a bincount of left*size+right."""
+    left_codes, right_codes = np.divmod(np.arange(left_size * right_size), right_size)
     if right < 0:
         right_codes = np.full(left_size, -1)
-    keys = np.column_stack([np.full(len(left_codes), left), left_codes, np.full(len(left_codes), right), right_codes])
-    return keys
+    cells = len(left_codes)
+    return np.column_stack([np.full(cells, left), left_codes, np.full(cells, right), right_codes])
 
 
 def segment_table(
@@ -231,7 +239,7 @@ def segment_table(
     parts: list[tuple[np.ndarray, ...]] = []
     for i, column in enumerate(encoded):
         parts.append(count_cells(codes[i], column.size, used))
-        keys.append(cell_keys(i, column.size, -1, 0))
+        keys.append(cell_keys(i, column.size))
     index_pairs = combinations(range(len(encoded)), 2) if pairs else ()
     for i, j in index_pairs:
         left, right = encoded[i], encoded[j]

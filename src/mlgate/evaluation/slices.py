@@ -39,6 +39,7 @@ class SliceFinding:
     confirmation_rows: int
     tested: int
     red: bool
+    telling: bool = True
 
     @property
     def name(self) -> str:
@@ -63,17 +64,13 @@ class Discovery:
     confirmation_rows: int
 
     @property
+    def confirmed(self) -> list[SliceFinding]:
+        return [finding for finding in self.findings if finding.red]
+
+    @property
     def red(self) -> list[SliceFinding]:
-        """Confirmed segments, without those inside a more general confirmed one."""
-        confirmed = [finding for finding in self.findings if finding.red]
-        return [
-            finding
-            for finding in confirmed
-            if not any(
-                other is not finding and set(other.conditions) < set(finding.conditions)
-                for other in confirmed
-            )
-        ]
+        """Confirmed segments, each regression named once (see `telling`)."""
+        return [finding for finding in self.confirmed if finding.telling]
 
     def lines(self) -> list[str]:
         return [finding.describe() for finding in self.red]
@@ -118,6 +115,22 @@ def rank_candidates(table: SegmentTable, min_half_rows: int, tolerance: float, c
     return picked
 
 
+def telling(conditions: list[tuple], masks: list[np.ndarray], differences: np.ndarray,
+            tolerance: float) -> list[bool]:
+    """Which confirmed segments to name when one lies inside another (`channel = phone` and
+    `channel = phone & region = north`): the general one, unless its rows outside the specific
+    one show no loss increase beyond the tolerance; then the specific one explains it."""
+    keep = [True] * len(conditions)
+    for g, general in enumerate(conditions):
+        for s, specific in enumerate(conditions):
+            if g == s or not set(general) < set(specific):
+                continue
+            outside = masks[g] & ~masks[s]
+            explained = not outside.any() or differences[outside].mean() <= tolerance
+            keep[g if explained else s] = False
+    return keep
+
+
 def discover_regressions(
     features: pd.DataFrame,
     candidate_losses: object,
@@ -149,6 +162,10 @@ def discover_regressions(
         tests.append((k, rows, judged, *paired_regression_p(
             candidate[judged], champion[judged], tolerance, zero_one)))
     reject, adjusted = benjamini_hochberg([test[3] for test in tests], alpha)
+    confirmed = [i for i in range(len(tests)) if reject[i]]
+    keep = telling([table.conditions(tests[i][0]) for i in confirmed],
+                   [tests[i][1] for i in confirmed], candidate - champion, tolerance)
+    shown = {i for i, kept in zip(confirmed, keep, strict=True) if kept}
     findings = [
         SliceFinding(
             conditions=table.conditions(k),
@@ -161,6 +178,7 @@ def discover_regressions(
             confirmation_rows=int(judged.sum()),
             tested=len(tests),
             red=bool(reject[i]),
+            telling=i in shown,
         )
         for i, (k, rows, judged, p, test) in enumerate(tests)
     ]

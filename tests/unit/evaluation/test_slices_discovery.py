@@ -109,3 +109,18 @@ def test_losses_of_the_wrong_length_are_refused_with_the_row_count():
     frame = pd.DataFrame({"x": ["a", "b"] * 50})
     with pytest.raises(ValueError, match=r"one loss per holdout row \(100\)"):
         discover_regressions(frame, np.zeros(99), np.zeros(100), **SETTINGS)
+
+
+def test_a_regression_only_in_a_conjunction_is_named_by_the_conjunction():
+    rng = np.random.default_rng(5)
+    rows = 8000
+    frame = pd.DataFrame({"region": rng.choice(["north", "south", "east", "west", "centre"], rows),
+                          "channel": rng.choice(["branch", "online"], rows)})
+    champion = (rng.random(rows) < 0.15).astype(float)
+    candidate = champion.copy()
+    damaged = ((frame["region"] == "north") & (frame["channel"] == "online")).to_numpy()
+    flips = damaged & (champion == 0) & (rng.random(rows) < 0.3)
+    candidate[flips] = 1.0
+    found = discover_regressions(frame, candidate, champion, **SETTINGS)
+    assert [finding.name for finding in found.red] == ["region = north & channel = online"]
+    assert {finding.name for finding in found.confirmed} >= {"region = north & channel = online"}
