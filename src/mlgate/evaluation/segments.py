@@ -230,14 +230,18 @@ def cell_keys(left: int, left_size: int, right: int = -1, right_size: int = 1) -
 
 
 def segment_table(
-    encoded: list[EncodedColumn], values: np.ndarray, rows_used: np.ndarray, pairs: bool = True
+    encoded: list[EncodedColumn],
+    values: np.ndarray,
+    rows_used: np.ndarray,
+    pairs: bool = True,
+    singles: bool = True,
 ) -> SegmentTable:
     """Counts, sums and sums of squares of `values` per segment, over the rows in `rows_used`."""
     used = values[rows_used]
     codes = [column.codes[rows_used] for column in encoded]
     keys: list[np.ndarray] = []
     parts: list[tuple[np.ndarray, ...]] = []
-    for i, column in enumerate(encoded):
+    for i, column in enumerate(encoded if singles else ()):
         parts.append(count_cells(codes[i], column.size, used))
         keys.append(cell_keys(i, column.size))
     index_pairs = combinations(range(len(encoded)), 2) if pairs else ()
@@ -246,5 +250,8 @@ def segment_table(
         combined = codes[i] * right.size + codes[j]
         parts.append(count_cells(combined, left.size * right.size, used))
         keys.append(cell_keys(i, left.size, j, right.size))
+    if not parts:  # one column: no pairs
+        empty = np.zeros(0)
+        return SegmentTable(encoded, np.zeros((0, 4), dtype=np.int64), empty, empty, empty)
     rows, sums, squares = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
     return SegmentTable(encoded, np.concatenate(keys), rows, sums, squares)

@@ -8,7 +8,8 @@ import pytest
 
 from mlgate.evaluation.declared_slices import parse_declared_slices
 from mlgate.evaluation.declared_verdicts import judge_declared_slices
-from mlgate.evaluation.slices import discover_regressions, pin, weakest_segments
+from mlgate.evaluation.slices import discover_regressions, pin
+from mlgate.evaluation.weak_segments import weakest_segments
 
 SETTINGS = {"min_rows": 50, "tolerance": 0.02, "alpha": 0.05}
 
