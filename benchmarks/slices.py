@@ -29,7 +29,7 @@ import pandas as pd
 from mlgate.evaluation.segments import describe_segment, encode_frame, segment_table
 from mlgate.evaluation.slice_stats import benjamini_hochberg, is_zero_one, paired_regression_p
 from mlgate.evaluation.slices import confirm, discover_regressions, discovery_half
-from mlgate.evaluation.slices import test_conjunctions
+from mlgate.evaluation.slices import judge_conjunctions
 from tests.support.loans import equally_good, phone_regression
 
 SETTINGS = {"min_rows": 50, "tolerance": 0.02, "alpha": 0.05, "bins": 5}
@@ -55,7 +55,7 @@ def split_half_only(features, candidate, champion, min_rows, tolerance, alpha, b
     losses = (candidate, champion)
     half = discovery_half(len(features))
     table = segment_table(encode_frame(features, bins, min_rows), candidate - champion, half)
-    tests = test_conjunctions(table, losses, half, min_rows, tolerance, is_zero_one(*losses), 10)
+    tests = judge_conjunctions(table, losses, half, min_rows, tolerance, is_zero_one(*losses), 10)
     findings = confirm("segments", tests, False, losses, 2 * alpha, True, "loss")
     return [finding.name for finding in findings if finding.red]
 

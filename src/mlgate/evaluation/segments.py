@@ -237,8 +237,9 @@ def segment_table(
     singles: bool = True,
 ) -> SegmentTable:
     """Counts, sums and sums of squares of `values` per segment, over the rows in `rows_used`."""
-    used = values[rows_used]
-    codes = [column.codes[rows_used] for column in encoded]
+    every_row = rows_used.all()  # skip copying every column when the table is over all rows
+    used = values if every_row else values[rows_used]
+    codes = [column.codes if every_row else column.codes[rows_used] for column in encoded]
     keys: list[np.ndarray] = []
     parts: list[tuple[np.ndarray, ...]] = []
     for i, column in enumerate(encoded if singles else ()):

@@ -137,16 +137,17 @@ def telling(conditions: list[tuple], masks: list[np.ndarray], differences: np.nd
 
 @dataclass(frozen=True)
 class Tested:
-    """A segment's rows, the rows that judged it, and its one-sided p."""
+    """A segment's rows, the rows that judged it, and its one-sided p (rows None: p = 1 without
+    a test, the segment's mean difference being within the tolerance)."""
 
     conditions: tuple[Condition, ...]
-    rows: np.ndarray
-    judged: np.ndarray
+    rows: np.ndarray | None
+    judged: np.ndarray | None
     p_value: float
     test: str
 
 
-def test_singles(table: SegmentTable, losses: tuple, min_rows: int, tolerance: float,
+def judge_singles(table: SegmentTable, losses: tuple, min_rows: int, tolerance: float,
                  zero_one: bool) -> list[Tested]:
     """Every single-feature segment with min_rows rows, on all rows. A segment whose mean
     difference is within the tolerance keeps p = 1 (its one-sided p is >= 1/2 anyway) but
@@ -155,15 +156,16 @@ def test_singles(table: SegmentTable, losses: tuple, min_rows: int, tolerance: f
     means = table.means()
     tested = []
     for k in np.flatnonzero(table.rows >= min_rows):
+        if means[k] <= tolerance:
+            tested.append(Tested(table.conditions(k), None, None, 1.0, "within the tolerance"))
+            continue
         rows = table.mask(k)
-        p, test = 1.0, "not tested: within the tolerance"
-        if means[k] > tolerance:
-            p, test = paired_regression_p(candidate[rows], champion[rows], tolerance, zero_one)
+        p, test = paired_regression_p(candidate[rows], champion[rows], tolerance, zero_one)
         tested.append(Tested(table.conditions(k), rows, rows, p, test))
     return tested
 
 
-def test_conjunctions(table: SegmentTable, losses: tuple, half: np.ndarray, min_rows: int,
+def judge_conjunctions(table: SegmentTable, losses: tuple, half: np.ndarray, min_rows: int,
                       tolerance: float, zero_one: bool, count: int) -> list[Tested]:
     """The top `count` conjunctions of the discovery half, tested on the confirmation half."""
     candidate, champion = losses
@@ -179,7 +181,8 @@ def test_conjunctions(table: SegmentTable, losses: tuple, half: np.ndarray, min_
 def confirm(family: str, tests: list[Tested], whole: bool, losses: tuple, alpha: float,
             zero_one: bool, loss_name: str) -> list[SliceFinding]:
     """Benjamini-Hochberg over one family at alpha / 2, its adjusted p doubled so that it reads
-    against alpha; the values shown are on all of the segment's rows."""
+    against alpha; the values shown are on all of the segment's rows. Segments within the
+    tolerance count in the family but make no finding."""
     candidate, champion = losses
     reject, adjusted = benjamini_hochberg([t.p_value for t in tests], alpha / 2)
     adjusted = np.minimum(2 * adjusted, 1.0)
@@ -199,6 +202,7 @@ def confirm(family: str, tests: list[Tested], whole: bool, losses: tuple, alpha:
             red=bool(reject[i]),
         )
         for i, t in enumerate(tests)
+        if t.rows is not None
     ]
 
 
@@ -226,10 +230,10 @@ def discover_regressions(
     singles = segment_table(encoded, differences, everyone, pairs=False)
     pairs = segment_table(encoded, differences, half, pairs=True, singles=False)
     findings = confirm("single-feature segments",
-                       test_singles(singles, losses, min_rows, tolerance, zero_one),
+                       judge_singles(singles, losses, min_rows, tolerance, zero_one),
                        True, losses, alpha, zero_one, loss_name)
     findings += confirm("conjunctions",
-                        test_conjunctions(pairs, losses, half, min_rows, tolerance, zero_one,
+                        judge_conjunctions(pairs, losses, half, min_rows, tolerance, zero_one,
                                           candidates),
                         False, losses, alpha, zero_one, loss_name)
     confirmed = [finding for finding in findings if finding.red]
