@@ -125,3 +125,13 @@ def test_a_regression_only_in_a_conjunction_is_named_by_the_conjunction():
     found = discover_regressions(frame, candidate, champion, **SETTINGS)
     assert [finding.name for finding in found.red] == ["region = north & channel = online"]
     assert {finding.name for finding in found.confirmed} >= {"region = north & channel = online"}
+
+
+def test_a_shuffled_index_and_category_dtype_change_nothing(phone_holdout):
+    holdout = phone_holdout
+    shuffled = holdout.features.copy()
+    shuffled.index = np.random.default_rng(0).permutation(len(shuffled)) + 10_000
+    shuffled["channel"] = shuffled["channel"].astype("category")
+    found = discover_regressions(shuffled, holdout.candidate_losses, holdout.champion_losses,
+                                 **SETTINGS)
+    assert [finding.name for finding in found.red] == ["channel = phone"]
