@@ -26,6 +26,8 @@ STRADDLE_RULES = ("pass", "refuse")
 # ~0.1 s at 10,000 rows (measured in tests/unit/evaluation/test_intervals.py).
 BOOTSTRAP_RESAMPLES = 400
 BOOTSTRAP_SEED = 20211
+# Resamples are scored in batches of at most this many (row, resample) cells: ~32 MB of weights.
+BOOTSTRAP_CELLS = 4_000_000
 # The largest holdout `rows_needed` will name; beyond it the answer is "more than this".
 MAX_ROWS_NEEDED = 1_000_000
 
@@ -145,10 +147,14 @@ def class_recall_checks(y_true, y_pred, threshold: float, alpha: float = 0.05,
 
 def _bootstrap(statistic, rows: int, alpha: float) -> tuple[float, float]:
     """Percentile interval of `statistic(counts)` over resampled row indices (scipy bootstrap)."""
+    def on_indices(indices: np.ndarray, axis: int = -1) -> np.ndarray:
+        values = statistic(resampled.counts(indices, rows))
+        return values.reshape(np.shape(indices)[:-1])
+
     result = stats.bootstrap(
-        (np.arange(rows),), lambda idx, axis: statistic(resampled.counts(idx, rows)),
-        vectorized=True, n_resamples=BOOTSTRAP_RESAMPLES, method="percentile",
-        confidence_level=1 - alpha, rng=np.random.default_rng(BOOTSTRAP_SEED), batch=100,
+        (np.arange(rows),), on_indices, vectorized=True, n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile", confidence_level=1 - alpha,
+        rng=np.random.default_rng(BOOTSTRAP_SEED), batch=max(1, BOOTSTRAP_CELLS // rows),
     )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
@@ -158,7 +164,7 @@ def roc_auc_check(y_true, proba, classes, threshold: float, alpha: float = 0.05,
     """ROC AUC (binary: positive class = classes[1]; else one-vs-rest macro) with a bootstrap."""
     statistic = resampled.auc_statistic(np.asarray(y_true), np.asarray(proba, float),
                                         np.asarray(classes))
-    estimate = float(statistic(np.ones(len(y_true)))[()])
+    estimate = float(statistic(np.ones((len(y_true), 1)))[0])
     low, high = _bootstrap(statistic, len(y_true), alpha)
     return threshold_check("ROC AUC", estimate, low, high, len(y_true), threshold,
                            f"percentile bootstrap {100 * (1 - alpha):g} %", alpha, straddle)
@@ -167,7 +173,7 @@ def roc_auc_check(y_true, proba, classes, threshold: float, alpha: float = 0.05,
 def macro_f1_check(y_true, y_pred, threshold: float, alpha: float = 0.05,
                    straddle: str = "pass") -> ThresholdCheck:
     statistic = resampled.macro_f1_statistic(np.asarray(y_true), np.asarray(y_pred))
-    estimate = float(statistic(np.ones(len(y_true)))[()])
+    estimate = float(statistic(np.ones((len(y_true), 1)))[0])
     low, high = _bootstrap(statistic, len(y_true), alpha)
     return threshold_check("macro F1", estimate, low, high, len(y_true), threshold,
                            f"percentile bootstrap {100 * (1 - alpha):g} %", alpha, straddle)

@@ -114,6 +114,22 @@ class Decision:
     detectable_drop: float | None
     refused: bool
     note: str = ""
+    # "no worse" for non_inferiority, "better" for superiority; `reference` names the other model.
+    claim: str = "no worse"
+    reference: str = "champion"
+
+    def _verdict(self) -> str:
+        if self.claim == "better":
+            return (
+                f"refused: the data do not show it better than the {self.reference}"
+                if self.refused
+                else f"passes: the data show it better than the {self.reference}"
+            )
+        return (
+            f"refused: the data show it worse than the {self.reference} by more than {self.margin:g}"
+            if self.refused
+            else f"passes: the data do not show it worse by more than {self.margin:g}"
+        )
 
     def explain(self) -> str:
         level = round(100 * (1 - 2 * self.alpha))
@@ -122,13 +138,9 @@ class Decision:
             if self.detectable_drop is not None
             else ""
         )
-        verdict = (
-            f"refused: the data show it worse than the champion by more than {self.margin:g}"
-            if self.refused
-            else f"passes: the data do not show it worse by more than {self.margin:g}"
-        )
+        verdict = self._verdict()
         return (
-            f"{self.metric}: candidate - champion = {self.difference:+.4f} "
+            f"{self.metric}: candidate - {self.reference} = {self.difference:+.4f} "
             f"({level} % CI {self.low:+.4f} to {self.high:+.4f}, {self.rows} paired rows, "
             f"{self.test} p = {self.p_value:.3g}, alpha {self.alpha:g}){detect}; {verdict}"
             + (f" ({self.note})" if self.note else "")
@@ -207,4 +219,34 @@ def non_inferiority(candidate, champion, margin: float, alpha: float, kind: str)
         p_value=p_value, test=test, alpha=alpha, margin=margin, rows=rows,
         detectable_drop=_detectable_drop(sd, rows, alpha, margin, kind), refused=bool(refused),
         note=note,
+    )
+
+
+def superiority(candidate, reference, alpha: float, kind: str,
+                reference_name: str = "baseline") -> Decision:
+    """Refuse unless the data show the candidate better than `reference` (one-sided paired t).
+
+    The reverse burden of `non_inferiority`, for a comparator so weak that failing to beat it
+    is the finding: a first champion against a model that predicts the training class shares.
+    """
+    if kind not in KINDS:
+        raise ComparisonError(f"unknown outcome kind {kind!r}; use one of {sorted(KINDS)}")
+    candidate, reference = np.asarray(candidate, float), np.asarray(reference, float)
+    name, higher_is_better = KINDS[kind]
+    sign = 1.0 if higher_is_better else -1.0
+    gain, rows = sign * (candidate - reference), len(candidate)
+    if rows < 2 or np.all(gain == gain[0]):
+        return Decision(name, sign * float(gain.mean()) if rows else 0.0, -math.inf, math.inf,
+                        1.0, "none", alpha, 0.0, rows, None, True,
+                        "too few rows or no spread to show the candidate better",
+                        claim="better", reference=reference_name)
+    p_value = float(stats.ttest_1samp(gain, 0.0, alternative="greater").pvalue)
+    interval = stats.ttest_1samp(gain, 0.0).confidence_interval(1 - 2 * alpha)
+    low, high = sorted((sign * float(interval.low), sign * float(interval.high)))
+    return Decision(
+        metric=name, difference=sign * float(gain.mean()), low=low, high=high, p_value=p_value,
+        test="one-sided paired t-test for superiority", alpha=alpha, margin=0.0, rows=rows,
+        detectable_drop=None, refused=not p_value < alpha,
+        note="held to beating it, not merely matching it", claim="better",
+        reference=reference_name,
     )
