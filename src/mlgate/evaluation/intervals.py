@@ -75,7 +75,10 @@ def rows_needed(share: float, threshold: float, alpha: float) -> int | None:
     low, high = 1, MAX_ROWS_NEEDED  # the interval narrows as rows grow: bisect on clearing
     while low < high:
         middle = (low + high) // 2
-        low, high = (low, middle) if _clears(share, middle, threshold, alpha) else (middle + 1, high)
+        if _clears(share, middle, threshold, alpha):
+            high = middle
+        else:
+            low = middle + 1
     return low
 
 
@@ -84,7 +87,9 @@ def _verdict(estimate, low, high, threshold, straddle, alpha) -> tuple[str, str]
     if low >= threshold:
         return "pass", f"the whole {level} interval is at or above {threshold:g}"
     if high < threshold:
-        return "refuse", f"the whole {level} interval is below {threshold:g}: the data show it below"
+        return "refuse", (
+            f"the whole {level} interval is below {threshold:g}: the data show it below"
+        )
     side = "below" if estimate < threshold else "at or above"
     rule = (
         "straddle = 'pass' refuses only when the data show the metric below its threshold"

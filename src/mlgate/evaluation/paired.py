@@ -126,7 +126,8 @@ class Decision:
                 else f"passes: the data show it better than the {self.reference}"
             )
         return (
-            f"refused: the data show it worse than the {self.reference} by more than {self.margin:g}"
+            f"refused: the data show it worse than the {self.reference} "
+            f"by more than {self.margin:g}"
             if self.refused
             else f"passes: the data do not show it worse by more than {self.margin:g}"
         )

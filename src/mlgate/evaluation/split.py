@@ -177,3 +177,41 @@ def stable_split(
     forced = sum(_guarantee_both_sides(u, holdout, members) for members in groups)
     definition = SplitDefinition(fraction=fraction, key=key, stratify=stratify)
     return SplitIndex(holdout=holdout, definition=definition, forced=forced)
+
+
+@dataclass(frozen=True)
+class ChampionHoldout:
+    """The holdout rows a champion may be compared on, and what was done to get them."""
+
+    rows: np.ndarray  # positional, within the frame the candidate's split was computed on
+    excluded: int
+    note: str
+
+
+def holdout_for_champion(
+    frame: pd.DataFrame, target: str, split: SplitIndex, champion_split: str | None
+) -> ChampionHoldout:
+    """Drop from `split`'s holdout the rows the champion's own split put in its training.
+
+    Same definition: nothing to drop, since rows keep their side. Another hash definition: it is
+    recomputed on `frame` and its training rows are left out (rows the champion never had are
+    dropped too: conservative). No readable definition (a champion from a seeded split): all
+    rows are kept and the note says the comparison may include rows the champion trained on.
+    """
+    holdout = split.holdout_index
+    if champion_split == split.definition.describe():
+        return ChampionHoldout(holdout, 0, f"champion split {champion_split}, the same as ours")
+    try:
+        theirs = SplitDefinition.parse(champion_split or "")
+    except SplitError:
+        return ChampionHoldout(holdout, 0, (
+            f"the champion's split is {champion_split or 'not recorded'}, not a hash split: all "
+            f"{len(holdout)} holdout rows kept, some may have been in its training"
+        ))
+    theirs_index = stable_split(frame, target, theirs.fraction, theirs.key, theirs.stratify)
+    clean = holdout[theirs_index.holdout[holdout]]
+    return ChampionHoldout(clean, len(holdout) - len(clean), (
+        f"champion split {theirs.describe()} differs from {split.definition.describe()}: "
+        f"{len(holdout) - len(clean)} of {len(holdout)} holdout rows were in its training "
+        f"and are left out; compared on {len(clean)}"
+    ))

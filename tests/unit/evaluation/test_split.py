@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
 
-from mlgate.evaluation.split import SplitDefinition, SplitError, row_positions, stable_split
+from mlgate.evaluation.split import (
+    SplitDefinition,
+    SplitError,
+    holdout_for_champion,
+    row_positions,
+    stable_split,
+)
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +148,24 @@ def test_definition_round_trips_and_compares() -> None:
 def test_bad_input_gets_one_clear_message(cancer: pd.DataFrame, call, words: str) -> None:
     with pytest.raises(SplitError, match=words):
         call(cancer)
+
+
+def test_a_champion_under_the_same_split_is_compared_on_every_holdout_row(cancer) -> None:
+    split = stable_split(cancer, "target", 0.2)
+    same = holdout_for_champion(cancer, "target", split, split.definition.describe())
+    assert same.excluded == 0 and len(same.rows) == split.holdout.sum()
+
+
+def test_rows_a_champion_trained_on_under_another_split_are_left_out(cancer) -> None:
+    split = stable_split(cancer, "target", 0.3)
+    champion = stable_split(cancer, "target", 0.2)
+    other = holdout_for_champion(cancer, "target", split, champion.definition.describe())
+    assert other.excluded > 0
+    assert champion.holdout[other.rows].all()
+    assert f"{other.excluded} of {split.holdout.sum()} holdout rows" in other.note
+
+
+def test_a_champion_from_a_seeded_split_is_named_and_all_rows_kept(cancer) -> None:
+    split = stable_split(cancer, "target", 0.2)
+    legacy = holdout_for_champion(cancer, "target", split, None)
+    assert legacy.excluded == 0 and "not recorded" in legacy.note
