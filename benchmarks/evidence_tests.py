@@ -9,10 +9,17 @@ champion, a RandomForest, on the training rows. Candidates, all compared on the 
 - clearly worse: a depth-1 stump, the forest on 20 % flipped training labels, and the forest
   without the champion's most important feature.
 Per candidate it records each decision's verdict: paired accuracy (t-test alone, McNemar alone,
-both as in paired.py), paired log loss, the champion comparison (both, Holm), the calibration
-gate, and the old rule (accuracy delta below -tolerance or McNemar p below alpha) for contrast.
+both as in paired.py), paired log loss and Brier, the champion comparison (accuracy with log
+loss or with Brier, Holm), the calibration gate, and the old rule (accuracy delta below
+-tolerance or McNemar p below alpha) for contrast.
+
+`--synthetic` instead draws paired 0/1 outcomes on 114 rows (both right, only the candidate
+right, only the champion right, both wrong) and prints how often each accuracy test refuses: at
+equal accuracy, at the margin's boundary (the worst case the level must hold for), and for a
+clearly worse candidate. It is why paired.py asks both the t-test and McNemar.
 
     PYTHONPATH=src python benchmarks/evidence_tests.py [--trials 40] [--datasets breast_cancer wine]
+    PYTHONPATH=src python benchmarks/evidence_tests.py --synthetic
 """
 
 from __future__ import annotations
@@ -35,10 +42,13 @@ from mlgate.evaluation.split import stable_split
 
 ACCURACY_MARGIN = 0.01
 LOSS_MARGIN = 0.02
+# Brier here is the multiclass sum over classes (0..2), as paired.py computes it.
+BRIER_MARGIN = 0.02
 ALPHA = 0.05
 FLIPPED_SHARE = 0.2
 FOREST_TREES = 50
-GATES = ("acc t", "acc McNemar", "acc both", "log loss", "champion", "calibration", "old rule")
+GATES = ("acc t", "acc McN", "acc both", "log loss", "Brier", "champ LL", "champ Br",
+         "calibration", "old rule")
 SCENARIOS = ("reseeded", "refresh", "stump", "flipped", "dropped")
 
 
@@ -74,12 +84,16 @@ def _verdicts(candidate, champion, holdout, baseline) -> dict[str, float]:
         "delta acc": float(gain.mean()),
         "delta loss": float((cand_rows.log_loss - champ_rows.log_loss).mean()),
         "acc t": t_alone < ALPHA,
-        "acc McNemar": mcnemar < ALPHA,
+        "acc McN": mcnemar < ALPHA,
         "acc both": both.refused,
         "log loss": non_inferiority(cand_rows.log_loss, champ_rows.log_loss, LOSS_MARGIN, ALPHA,
                                     "log_loss").refused,
-        "champion": compare_to_champion(cand_rows, champ_rows, ACCURACY_MARGIN, LOSS_MARGIN,
+        "Brier": non_inferiority(cand_rows.brier, champ_rows.brier, BRIER_MARGIN, ALPHA,
+                                 "brier").refused,
+        "champ LL": compare_to_champion(cand_rows, champ_rows, ACCURACY_MARGIN, LOSS_MARGIN,
                                         ALPHA).refused,
+        "champ Br": compare_to_champion(cand_rows, champ_rows, ACCURACY_MARGIN, BRIER_MARGIN,
+                                        ALPHA, proper_score="brier").refused,
         "calibration": calibration_decision(holdout["target"], proba, model.classes_, cand_rows,
                                             champ_rows, baseline, LOSS_MARGIN, ALPHA).refused,
         "old rule": gain.mean() < -ACCURACY_MARGIN or mcnemar < ALPHA,
@@ -138,11 +152,45 @@ def _table(name: str, frame: pd.DataFrame, trials: int) -> None:
               + "".join(f"{row[g] / trials:>12.0%}" for g in GATES))
 
 
+def _synthetic_rates(lost: float, won: float, rows: int, trials: int, rng) -> list[float]:
+    refused = np.zeros(3)
+    for _ in range(trials):
+        u = rng.random(rows)
+        gain = np.where(u < lost, -1.0, np.where(u < lost + won, 1.0, 0.0))
+        champion = np.ones(rows)
+        both = non_inferiority(champion + np.minimum(gain, 0), champion - np.maximum(gain, 0),
+                               ACCURACY_MARGIN, ALPHA, "correctness")
+        discordant = int((gain != 0).sum())
+        mcnemar = (stats.binomtest(int((gain < 0).sum()), discordant, 0.5,
+                                   alternative="greater").pvalue if discordant else 1.0)
+        t_alone = (stats.ttest_1samp(gain, -ACCURACY_MARGIN, alternative="less").pvalue
+                   if gain.std() > 0 else 1.0)
+        refused += [t_alone < ALPHA, mcnemar < ALPHA, both.refused]
+    return list(refused / trials)
+
+
+def _synthetic(trials: int = 2000, rows: int = 114) -> None:
+    rng = np.random.default_rng(0)
+    print(f"paired 0/1 outcomes, {rows} rows, {trials} draws; refusal rate of: t-test alone, "
+          "McNemar alone, both (paired.py)")
+    cases = [(f"equal, {q:.0%} of rows discordant each way", q, q) for q in (0.01, 0.02, 0.04)]
+    cases += [(f"worse by the margin, {q:.0%} + 0.5 % lost", q + 0.005, q - 0.005)
+              for q in (0.01, 0.02, 0.04, 0.08)]
+    cases += [(f"worse by {d:.0%}, {w:.0%} won", w + d, w) for d in (0.05, 0.07) for w in (0, 0.02)]
+    for label, lost, won in cases:
+        rates = _synthetic_rates(lost, won, rows, trials, rng)
+        print(f"  {label:<40}" + "".join(f"{r:>8.1%}" for r in rates))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--datasets", nargs="+", default=["breast_cancer", "wine"])
+    parser.add_argument("--synthetic", action="store_true", help="the accuracy tests' own rates")
     args = parser.parse_args()
+    if args.synthetic:
+        _synthetic()
+        return
     print(f"margins: accuracy {ACCURACY_MARGIN}, log loss {LOSS_MARGIN} nats; alpha {ALPHA}")
     for name in args.datasets:
         _table(name, _load(name), args.trials)

@@ -38,19 +38,27 @@ def test_refuses_a_stump_against_the_forest_champion(fit_rows, champion) -> None
     stump = fit_rows(DecisionTreeClassifier(max_depth=1, random_state=0))
     verdict = compare_to_champion(stump, champion, 0.01, 0.02, 0.05)
     assert verdict.refused, verdict.explain()
-    assert "log loss" in verdict.explain() and "refused" in verdict.explain()
+    accuracy, brier = verdict.decisions
+    assert brier.refused and not accuracy.refused  # the proper score carries the evidence
+    assert "Brier score" in verdict.explain() and "refused" in verdict.explain()
+
+
+def test_refuses_a_stump_with_log_loss_as_the_proper_score(fit_rows, champion) -> None:
+    stump = fit_rows(DecisionTreeClassifier(max_depth=1, random_state=0))
+    assert compare_to_champion(stump, champion, 0.01, 0.02, 0.05, proper_score="log_loss").refused
 
 
 @pytest.mark.parametrize("seed", [0, 7, 2024])
-def test_passes_a_forest_with_another_seed(fit_rows, champion, seed: int) -> None:
+@pytest.mark.parametrize("score", ["brier", "log_loss"])
+def test_passes_a_forest_with_another_seed(fit_rows, champion, seed: int, score: str) -> None:
     verdict = compare_to_champion(fit_rows(RandomForestClassifier(random_state=seed)), champion,
-                                  0.01, 0.02, 0.05)
+                                  0.01, 0.02, 0.05, proper_score=score)
     assert not verdict.refused, verdict.explain()
 
 
 def test_holm_adjusts_both_p_values_upwards(fit_rows, champion) -> None:
     stump = fit_rows(DecisionTreeClassifier(max_depth=1, random_state=0))
     verdict = compare_to_champion(stump, champion, 0.01, 0.02, 0.05)
-    accuracy, loss = verdict.decisions
-    assert accuracy.p_value >= 0.0625 and loss.p_value < 0.05
+    accuracy, score = verdict.decisions
+    assert accuracy.p_value >= 0.0625 and score.p_value < 0.05
     assert all("Holm" in d.test for d in verdict.decisions)
