@@ -17,6 +17,7 @@ in power (benchmarks/evidence_tests.py; the numbers are in issue #21's report).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -148,11 +149,18 @@ class Decision:
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _detectable_effect(rows: int, alpha: float) -> float:
+    """Standardised effect a one-sided t-test on `rows` pairs finds with 80 % power."""
+    return float(TTestPower().solve_power(nobs=rows, alpha=alpha, power=POWER,
+                                          alternative="larger"))
+
+
 def _detectable_drop(sd: float, rows: int, alpha: float, margin: float, kind: str):
     """Smallest drop refused with 80 % power, from the observed spread of d."""
     if rows < 2:
         return None
-    effect = TTestPower().solve_power(nobs=rows, alpha=alpha, power=POWER, alternative="larger")
+    effect = _detectable_effect(rows, alpha)
     if sd > 0:
         return margin + effect * sd
     if kind != "correctness":
