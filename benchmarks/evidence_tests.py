@@ -10,8 +10,8 @@ champion, a RandomForest, on the training rows. Candidates, all compared on the 
   without the champion's most important feature.
 Per candidate it records each decision's verdict: paired accuracy (t-test alone, McNemar alone,
 both as in paired.py), paired log loss and Brier, the champion comparison (accuracy with log
-loss or with Brier, Holm), the calibration gate, and the old rule (accuracy delta below
--tolerance or McNemar p below alpha) for contrast.
+loss, with Brier, or with both: "champ 3"; Holm), the calibration gate, and the old rule
+(accuracy delta below -tolerance or McNemar p below alpha) for contrast.
 
 `--synthetic` instead draws paired 0/1 outcomes on 114 rows (both right, only the candidate
 right, only the champion right, both wrong) and prints how often each accuracy test refuses: at
@@ -48,7 +48,7 @@ ALPHA = 0.05
 FLIPPED_SHARE = 0.2
 FOREST_TREES = 50
 GATES = ("acc t", "acc McN", "acc both", "log loss", "Brier", "champ LL", "champ Br",
-         "calibration", "old rule")
+         "champ 3", "calibration", "old rule")
 SCENARIOS = ("reseeded", "refresh", "stump", "flipped", "dropped")
 
 
@@ -91,9 +91,11 @@ def _verdicts(candidate, champion, holdout, baseline) -> dict[str, float]:
         "Brier": non_inferiority(cand_rows.brier, champ_rows.brier, BRIER_MARGIN, ALPHA,
                                  "brier").refused,
         "champ LL": compare_to_champion(cand_rows, champ_rows, ACCURACY_MARGIN, LOSS_MARGIN,
-                                        ALPHA).refused,
+                                        ALPHA, proper_scores=("log_loss",)).refused,
         "champ Br": compare_to_champion(cand_rows, champ_rows, ACCURACY_MARGIN, BRIER_MARGIN,
-                                        ALPHA, proper_score="brier").refused,
+                                        ALPHA, proper_scores=("brier",)).refused,
+        "champ 3": compare_to_champion(cand_rows, champ_rows, ACCURACY_MARGIN, BRIER_MARGIN,
+                                       ALPHA, proper_scores=("brier", "log_loss")).refused,
         "calibration": calibration_decision(holdout["target"], proba, model.classes_, cand_rows,
                                             champ_rows, baseline, LOSS_MARGIN, ALPHA).refused,
         "old rule": gain.mean() < -ACCURACY_MARGIN or mcnemar < ALPHA,

@@ -29,19 +29,20 @@ def compare_to_champion(
     accuracy_margin: float,
     score_margin: float,
     alpha: float,
-    proper_score: str = "brier",
+    proper_scores: tuple[str, ...] = ("brier",),
 ) -> Verdict:
-    """Refuse when accuracy or the proper score shows the candidate worse beyond its margin.
+    """Refuse when accuracy or a proper score shows the candidate worse beyond its margin.
 
-    `accuracy_margin` is in accuracy points (champion_tolerance), `score_margin` in the proper
+    `accuracy_margin` is in accuracy points (champion_tolerance), `score_margin` in each proper
     score's units per row (Brier summed over classes, or nats for log loss).
     """
-    if proper_score not in PROPER_SCORES:
-        raise ValueError(f"proper score {proper_score!r} is not one of {PROPER_SCORES}")
+    unknown = set(proper_scores) - set(PROPER_SCORES)
+    if unknown:
+        raise ValueError(f"proper scores {sorted(unknown)} are not among {PROPER_SCORES}")
     decisions = (
         non_inferiority(candidate.correctness, champion.correctness, accuracy_margin, alpha,
                         "correctness"),
-        non_inferiority(getattr(candidate, proper_score), getattr(champion, proper_score),
-                        score_margin, alpha, proper_score),
+        *(non_inferiority(getattr(candidate, score), getattr(champion, score), score_margin,
+                          alpha, score) for score in proper_scores),
     )
     return holm("champion comparison", decisions, alpha)

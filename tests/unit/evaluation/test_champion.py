@@ -45,14 +45,14 @@ def test_refuses_a_stump_against_the_forest_champion(fit_rows, champion) -> None
 
 def test_refuses_a_stump_with_log_loss_as_the_proper_score(fit_rows, champion) -> None:
     stump = fit_rows(DecisionTreeClassifier(max_depth=1, random_state=0))
-    assert compare_to_champion(stump, champion, 0.01, 0.02, 0.05, proper_score="log_loss").refused
+    assert compare_to_champion(stump, champion, 0.01, 0.02, 0.05, proper_scores=("log_loss",)).refused
 
 
 @pytest.mark.parametrize("seed", [0, 7, 2024])
-@pytest.mark.parametrize("score", ["brier", "log_loss"])
-def test_passes_a_forest_with_another_seed(fit_rows, champion, seed: int, score: str) -> None:
+@pytest.mark.parametrize("score", [("brier",), ("log_loss",), ("brier", "log_loss")])
+def test_passes_a_forest_with_another_seed(fit_rows, champion, seed: int, score: tuple) -> None:
     verdict = compare_to_champion(fit_rows(RandomForestClassifier(random_state=seed)), champion,
-                                  0.01, 0.02, 0.05, proper_score=score)
+                                  0.01, 0.02, 0.05, proper_scores=score)
     assert not verdict.refused, verdict.explain()
 
 
