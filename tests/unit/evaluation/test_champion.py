@@ -45,7 +45,8 @@ def test_refuses_a_stump_against_the_forest_champion(fit_rows, champion) -> None
 
 def test_refuses_a_stump_with_log_loss_as_the_proper_score(fit_rows, champion) -> None:
     stump = fit_rows(DecisionTreeClassifier(max_depth=1, random_state=0))
-    assert compare_to_champion(stump, champion, 0.01, 0.02, 0.05, proper_scores=("log_loss",)).refused
+    verdict = compare_to_champion(stump, champion, 0.01, 0.02, 0.05, proper_scores=("log_loss",))
+    assert verdict.refused, verdict.explain()
 
 
 @pytest.mark.parametrize("seed", [0, 7, 2024])
