@@ -13,6 +13,7 @@ that straddles says how many rows would let an interval at the observed value cl
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,14 @@ def rows_needed(share: float, threshold: float, alpha: float) -> int | None:
     return low
 
 
+def _rows_by_scaling(estimate, low, high, rows, threshold) -> int | None:
+    """Rows for a bootstrap interval to clear `threshold`, its width shrinking as 1/sqrt(rows)."""
+    if estimate == threshold:
+        return None
+    half = estimate - low if estimate > threshold else high - estimate
+    return math.ceil(rows * (half / abs(estimate - threshold)) ** 2)
+
+
 def _verdict(estimate, low, high, threshold, straddle, alpha) -> tuple[str, str]:
     level = f"{100 * (1 - alpha):g} %"
     if low >= threshold:
@@ -113,8 +122,9 @@ def threshold_check(name, estimate, low, high, rows, threshold, method, alpha, s
     decision, why = _verdict(estimate, low, high, threshold, straddle, alpha)
     shown = shown or f"{estimate:.3f}"
     why = f"{name}: {shown} ({method} {low:.3f}-{high:.3f}, {rows} rows); {why}"
-    if count_based and low < threshold <= high:
-        needed = rows_needed(estimate, threshold, alpha)
+    if low < threshold <= high:
+        needed = (rows_needed(estimate, threshold, alpha) if count_based
+                  else _rows_by_scaling(estimate, low, high, rows, threshold))
         tell = f"~{needed} rows would" if needed else "no holdout size would"
         why += (f"; {rows} rows cannot tell {estimate:.3g} from {threshold:g}; {tell}")
     return ThresholdCheck(name, float(estimate), float(low), float(high), int(rows),

@@ -136,7 +136,8 @@ class Decision:
     def explain(self) -> str:
         level = round(100 * (1 - 2 * self.alpha))
         detect = (
-            f"; this holdout detects a drop of {self.detectable_drop:.3g} with 80 % power"
+            f"; this holdout detects a change for the worse of {self.detectable_drop:.3g} "
+            "with 80 % power"
             if self.detectable_drop is not None
             else ""
         )
@@ -172,8 +173,8 @@ def _detectable_drop(sd: float, rows: int, alpha: float, margin: float, kind: st
     return drop
 
 
-def _mcnemar_p(gain: np.ndarray) -> float:
-    """Exact McNemar: of the discordant rows, are the champion's wins more than half?"""
+def _sign_test_p(gain: np.ndarray) -> float:
+    """Exact McNemar (a sign test): of the rows that differ, does the champion win over half?"""
     losses, discordant = int((gain < 0).sum()), int((gain != 0).sum())
     if discordant == 0:
         return 1.0
@@ -184,11 +185,27 @@ def _paired_t(gain: np.ndarray, margin: float, alpha: float) -> tuple[float, flo
     """One-sided p for mean(gain) < -margin, and the (1 - 2 alpha) interval of mean(gain)."""
     mean = float(gain.mean())
     if np.all(gain == gain[0]):
-        # No spread: the t statistic is undefined; the sign test below decides for correctness.
+        # No spread: the t statistic is undefined; the caller's sign test decides.
         return (0.0 if mean < -margin else 1.0), mean, mean
     result = stats.ttest_1samp(gain, -margin, alternative="less")
     interval = stats.ttest_1samp(gain, 0.0).confidence_interval(1 - 2 * alpha)
     return float(result.pvalue), float(interval.low), float(interval.high)
+
+
+def _gain(candidate, other, kind: str, alpha: float, margin: float):
+    """(metric name, sign, per-row gain): gain > 0 where the candidate did better."""
+    if kind not in KINDS:
+        raise ComparisonError(f"unknown outcome kind {kind!r}; use one of {sorted(KINDS)}")
+    if not (0 < alpha < 0.5 and margin >= 0):
+        raise ComparisonError(f"need 0 < alpha < 0.5 and margin >= 0, got {alpha}, {margin}")
+    candidate, other = np.asarray(candidate, float), np.asarray(other, float)
+    if candidate.shape != other.shape or candidate.ndim != 1:
+        raise ComparisonError(
+            f"paired outcomes need the same rows: {candidate.shape} vs {other.shape}"
+        )
+    name, higher_is_better = KINDS[kind]
+    sign = 1.0 if higher_is_better else -1.0
+    return name, sign, sign * (candidate - other)
 
 
 def non_inferiority(candidate, champion, margin: float, alpha: float, kind: str) -> Decision:
@@ -197,18 +214,8 @@ def non_inferiority(candidate, champion, margin: float, alpha: float, kind: str)
     `candidate` and `champion` are per-row outcomes of `kind` (see KINDS) on the same rows, in
     the same order; `margin` is in the metric's units (accuracy 0.01 = one point).
     """
-    if kind not in KINDS:
-        raise ComparisonError(f"unknown outcome kind {kind!r}; use one of {sorted(KINDS)}")
-    if not (0 < alpha < 0.5 and margin >= 0):
-        raise ComparisonError(f"need 0 < alpha < 0.5 and margin >= 0, got {alpha}, {margin}")
-    candidate, champion = np.asarray(candidate, float), np.asarray(champion, float)
-    if candidate.shape != champion.shape or candidate.ndim != 1:
-        raise ComparisonError(
-            f"paired outcomes need the same rows: {candidate.shape} vs {champion.shape}"
-        )
-    name, higher_is_better = KINDS[kind]
-    sign = 1.0 if higher_is_better else -1.0
-    gain, rows = sign * (candidate - champion), len(candidate)
+    name, sign, gain = _gain(candidate, champion, kind, alpha, margin)
+    rows = len(gain)
     if rows < 2:
         diff = float(gain.mean()) * sign if rows else 0.0
         return Decision(name, diff, -math.inf, math.inf, 1.0, "none", alpha, margin, rows,
@@ -216,7 +223,10 @@ def non_inferiority(candidate, champion, margin: float, alpha: float, kind: str)
     p_value, low, high = _paired_t(gain, margin, alpha)
     test = "one-sided paired t-test"
     if kind == "correctness":
-        p_value, test = max(p_value, _mcnemar_p(gain)), test + " and exact McNemar"
+        p_value, test = max(p_value, _sign_test_p(gain)), test + " and exact McNemar"
+    elif np.all(gain == gain[0]):
+        # No spread, no t statistic: n rows all worse by the same amount is a sign test's n.
+        p_value, test = max(p_value, _sign_test_p(gain)), "exact sign test"
     # A one-sided t-test at alpha rejects exactly when the (1 - 2 alpha) interval clears -margin.
     refused = p_value < alpha
     low, high = sorted((sign * low, sign * high))
@@ -238,12 +248,8 @@ def superiority(candidate, reference, alpha: float, kind: str,
     The reverse burden of `non_inferiority`, for a comparator so weak that failing to beat it
     is the finding: a first champion against a model that predicts the training class shares.
     """
-    if kind not in KINDS:
-        raise ComparisonError(f"unknown outcome kind {kind!r}; use one of {sorted(KINDS)}")
-    candidate, reference = np.asarray(candidate, float), np.asarray(reference, float)
-    name, higher_is_better = KINDS[kind]
-    sign = 1.0 if higher_is_better else -1.0
-    gain, rows = sign * (candidate - reference), len(candidate)
+    name, sign, gain = _gain(candidate, reference, kind, alpha, 0.0)
+    rows = len(gain)
     if rows < 2 or np.all(gain == gain[0]):
         return Decision(name, sign * float(gain.mean()) if rows else 0.0, -math.inf, math.inf,
                         1.0, "none", alpha, 0.0, rows, None, True,

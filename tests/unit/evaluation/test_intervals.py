@@ -115,3 +115,11 @@ def test_a_share_on_the_threshold_can_never_be_told_apart() -> None:
 def test_an_unknown_straddle_rule_gets_one_clear_message() -> None:
     with pytest.raises(ThresholdError, match="straddle rule 'maybe'"):
         accuracy_check([0, 1], [0, 1], 0.9, straddle="maybe")
+
+
+def test_a_straddling_bootstrap_check_says_how_many_rows_would_tell() -> None:
+    y, proba, _ = _scored(114, 2)
+    auc = roc_auc_check(y, proba, np.arange(2), 0.0)
+    check = roc_auc_check(y, proba, np.arange(2), round(auc.estimate - 0.02, 3))
+    assert check.low < check.threshold <= check.high
+    assert "114 rows cannot tell" in check.why and "rows would" in check.why

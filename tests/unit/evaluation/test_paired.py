@@ -159,3 +159,11 @@ def test_bad_comparisons_get_one_clear_message(args, words: str) -> None:
 def test_probabilities_of_the_wrong_shape_get_one_clear_message() -> None:
     with pytest.raises(ComparisonError, match="predict_proba's output and the model's classes_"):
         classifier_rows([0, 1], [0, 1], np.ones((2, 3)), np.array([0, 1]))
+
+
+def test_two_rows_worse_by_the_same_amount_are_not_evidence() -> None:
+    """No spread means no t statistic; the exact sign test (p = 0.25) decides instead."""
+    decision = non_inferiority([1.0, 1.0], [0.0, 0.0], 0.01, 0.05, "squared_error")
+    assert not decision.refused and decision.test == "exact sign test"
+    many = non_inferiority(np.ones(8), np.zeros(8), 0.01, 0.05, "squared_error")
+    assert many.refused and many.p_value == pytest.approx(0.5**8)
