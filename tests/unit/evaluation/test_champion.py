@@ -38,8 +38,8 @@ def test_refuses_a_stump_against_the_forest_champion(fit_rows, champion) -> None
     stump = fit_rows(DecisionTreeClassifier(max_depth=1, random_state=0))
     verdict = compare_to_champion(stump, champion, 0.01, 0.02, 0.05)
     assert verdict.refused, verdict.explain()
-    accuracy, brier = verdict.decisions
-    assert brier.refused and not accuracy.refused  # the proper score carries the evidence
+    accuracy, brier, log_loss = verdict.decisions
+    assert brier.refused and log_loss.refused and not accuracy.refused
     assert "Brier score" in verdict.explain() and "refused" in verdict.explain()
 
 
@@ -60,6 +60,6 @@ def test_passes_a_forest_with_another_seed(fit_rows, champion, seed: int, score:
 def test_holm_adjusts_both_p_values_upwards(fit_rows, champion) -> None:
     stump = fit_rows(DecisionTreeClassifier(max_depth=1, random_state=0))
     verdict = compare_to_champion(stump, champion, 0.01, 0.02, 0.05)
-    accuracy, score = verdict.decisions
-    assert accuracy.p_value >= 0.0625 and score.p_value < 0.05
+    accuracy, brier, log_loss = verdict.decisions
+    assert accuracy.p_value >= 0.0625 and brier.p_value < 0.05 and log_loss.p_value < 0.05
     assert all("Holm" in d.test for d in verdict.decisions)
