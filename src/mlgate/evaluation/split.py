@@ -14,8 +14,8 @@ header keeps every row's side.
 Stratification: the fixed threshold applies within each class, so every class sends `fraction`
 of its rows to the holdout in expectation, not exactly. That is the price of stability: on wine
 (178 rows) the holdout's class shares are 0.34 / 0.26 / 0.39 against 0.33 / 0.40 / 0.27 in the
-data, where a seeded stratified split would match them and move rows on every append. For tiny data, every class with at least
-two rows is guaranteed a row on each side: if the threshold gave a class no holdout row, its
+data, where a seeded stratified split would match them and move rows on every append.
+For tiny data, every class with at least two rows is guaranteed a row on each side: if the threshold gave a class no holdout row, its
 smallest-u row (and any duplicates of it) is moved to the holdout; if it gave no training row,
 its largest-u row goes to training. Those "forced" rows are the only ones that can change side
 later (once the class grows a natural holdout row), and `SplitIndex.forced` counts them.
