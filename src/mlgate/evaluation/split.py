@@ -16,9 +16,10 @@ of its rows to the holdout in expectation, not exactly. That is the price of sta
 (178 rows) the holdout's class shares are 0.34 / 0.26 / 0.39 against 0.33 / 0.40 / 0.27 in the
 data, where a seeded stratified split would match them and move rows on every append.
 For tiny data, every class with at least two rows is guaranteed a row on each side: if the
-threshold gave a class no holdout row, its smallest-u row (and any duplicates of it) is moved to the holdout; if it gave no training row,
-its largest-u row goes to training. Those "forced" rows are the only ones that can change side
-later (once the class grows a natural holdout row), and `SplitIndex.forced` counts them.
+threshold gave a class no holdout row, its smallest-u row (and any duplicates of it) is moved
+to the holdout; if it gave no training row, its largest-u row goes to training. Those "forced"
+rows are the only ones that can change side later (once the class grows a natural holdout
+row), and `SplitIndex.forced` counts them.
 For a numeric target (regression) no per-class guarantee is given: hashing stratifies in
 expectation only, over the whole range of the target; only both sides being non-empty is kept.
 """
