@@ -66,6 +66,21 @@ class Settings:
     # Largest |probability difference| between the compiled model and scikit-learn (labels must be equal).
     compiled_parity_atol: float = 1e-9
 
+    # --- slice gates (segments of the holdout; losses are 0/1 errors, or squared errors for a regressor) ---
+    # Fewest holdout rows a segment needs to be searched or judged; a declared one with fewer is reported so.
+    slice_min_rows: int = 50
+    # Largest mean-loss increase over the champion on a segment that still passes (0.02: 2 points of accuracy).
+    slice_tolerance: float = 0.02
+    # False discovery rate of the slice tests (Benjamini-Hochberg over one-sided paired tests).
+    slice_significance_level: float = 0.05
+    # Quantile bins per numeric column when segments are searched.
+    slice_bins: int = 5
+    # Two-column conjunctions ranked on one half of the holdout and tested on the other.
+    slice_candidates: int = 10
+    # Declared slices, inline tables: {column = "channel"}, {column = "income", bins = [0, 2e4, inf]},
+    # {columns = ["region", "channel"]}, {where = {channel = "phone"}, name = "..."}; min_accuracy, max_mean_loss.
+    slices: tuple[Mapping[str, Any], ...] = ()
+
     # --- registry and outputs ---
     model_name: str = "mlgate-classifier"
     # A claim to succeed the champion older than this belongs to a session that died between

@@ -34,15 +34,24 @@ _FRACTIONS = {
     "max_error_ratio",
     "compiled_parity_atol",
     "max_prediction_share_shift",
+    "slice_significance_level",
 }
+# Settings that may be 0 (a loss increase: 0 is exact McNemar), and the least value of others.
+_NON_NEGATIVE = {"slice_tolerance"}
+_AT_LEAST = {"slice_min_rows": 4, "slice_bins": 2}
 _PIPELINE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
-_TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}
+_TYPE_NAMES = {
+    str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table",
+    list: "a list of TOML tables",
+}
 
 
 def _field_type(setting: dataclasses.Field) -> type:
     annotation = str(setting.type)
     if annotation.startswith("Mapping"):
         return dict
+    if annotation.startswith("tuple"):
+        return list
     return {"str": str, "int": int, "float": float}[annotation]
 
 
@@ -67,7 +76,11 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
     if name == "random_seed" and value < 0:
         raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
-    if expected in (int, float) and name not in _FRACTIONS | {"random_seed"} and value <= 0:
+    if name in _NON_NEGATIVE and value < 0:
+        raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
+    if name in _AT_LEAST and value < _AT_LEAST[name]:
+        raise SettingsError(f"{where} is {value!r}; it must be at least {_AT_LEAST[name]}")
+    if expected in (int, float) and name not in _FRACTIONS | _NON_NEGATIVE | {"random_seed"} and value <= 0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0")
     if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
         raise SettingsError(
@@ -76,7 +89,20 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         )
     if expected is dict:
         return frozen(value)
+    if expected is list:
+        return _declared_slices(value, where)
     return value
+
+
+def _declared_slices(entries: list, where: str) -> tuple[dict[str, Any], ...]:
+    """Checked by the slice gates' own parser at start-up: a bad entry is one message naming it."""
+    from mlgate.evaluation.declared_slices import SliceSpecError, parse_declared_slices
+
+    try:
+        parse_declared_slices(entries)
+    except SliceSpecError as error:
+        raise SettingsError(f"{where}: {error}") from None
+    return tuple(entries)
 
 
 def read_table(path: Path, *, required: bool) -> dict[str, Any]:

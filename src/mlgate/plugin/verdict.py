@@ -112,6 +112,7 @@ def _gate_report(settings, candidate: Candidate, findings: Findings, results: li
         class_names=findings.class_names,
         drift=findings.drift,
         data_verdict=findings.data_verdict,
+        slices=findings.slices,
     )
 
 

@@ -67,6 +67,9 @@ class GateReport:
     drift: dict[str, Any] = field(default_factory=dict)
     # The data verdict's key and, when it was reused from the store, the run that computed it.
     data_verdict: dict[str, Any] = field(default_factory=dict)
+    # The slice gates (mlgate.evaluation.slice_records): settings, discovered red slices or a first
+    # champion's weakest segments, declared slices' verdicts; also the bundle's slices.json.
+    slices: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:

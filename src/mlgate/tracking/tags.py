@@ -33,6 +33,7 @@ TAG_DATA_VERDICT_FROM = "mlgate.data_verdict_from"  # the run whose recorded ver
 DATA_VERDICT_ARTIFACT = "data_validation/suite_validation.json"
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
 TAG_DATA_FINGERPRINT = "mlgate.data_fingerprint"  # sha256 of the table the session read (run, version)
+TAG_DECLARED_SLICES = "mlgate.declared_slices"  # the declared slices it was held to, each with its status (version)
 # MLflow's own tag for the commit that ran (set by `mlflow run`, and by the session: model/provenance.py).
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
