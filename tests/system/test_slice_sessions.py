@@ -8,10 +8,11 @@ One copy of the project, three sessions in order:
 3. the champion's recipe again with a declared slice too small to judge: the report names it
    "too few rows", the session promotes, the bundle holds slices.json and `mlgate history`
    lists the declared slice on the new version.
-30,000 rows, as in the issue: the holdout's phone rows (81 here) are what the gate has to go on.
-With this project's default pipeline (median imputation, then HistGradientBoosting) the phone
-regression was named on data seeds 3, 4 and 5 of 0-5 (67-81 phone rows; seeds 0-2 had adjusted
-p 0.06-0.16): the test uses data seed 3, and the miss rate is the search's power at ~70 rows.
+30,000 rows, as in the issue. Data seed 6 is that case: 66 phone rows in the holdout, accuracy
+-0.003 and McNemar p 0.052 over the whole holdout. Measured with this project's default pipeline
+(median imputation, then HistGradientBoosting) on data seeds 0-9: the slice gate named
+`channel = phone` on 3-9 (adjusted p 0.06-0.16 on 0-2, at 67-75 phone rows); McNemar over the
+whole holdout was below 0.05 on 3-5 and 7-9 as well, so there the champion gate refuses too.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 TIMEOUT_SECONDS = 400
 ROWS = 30_000
-DATA_SEED = 3
+DATA_SEED = 6
 SLICE_GATE = "test_no_discovered_slice_regressed_against_the_champion"
 DECLARED_GATE = "test_declared_slices_hold"
 AGGREGATE_GATES = {
