@@ -35,6 +35,8 @@ _FRACTIONS = {
     "compiled_parity_atol",
     "max_prediction_share_shift",
 }
+# Settings that take one of a few words.
+_CHOICES = {"task": ("auto", "classification", "regression")}
 _PIPELINE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}
 
@@ -61,13 +63,17 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         )
     if expected is str and not value.strip():
         raise SettingsError(f"{where} is empty; give it a value")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise SettingsError(f"{where} is {value!r}; it must be one of: " + ", ".join(map(repr, _CHOICES[name])))
+    if name == "min_r2" and not value <= 1.0:
+        raise SettingsError(f"{where} is {value!r}; R² is at most 1")
     if name in _FRACTIONS and not 0.0 <= value <= 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
     if name == "holdout_fraction" and not 0.0 < value < 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
     if name == "random_seed" and value < 0:
         raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
-    if expected in (int, float) and name not in _FRACTIONS | {"random_seed"} and value <= 0:
+    if expected in (int, float) and name not in _FRACTIONS | {"random_seed", "min_r2"} and value <= 0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0")
     if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
         raise SettingsError(

@@ -24,7 +24,7 @@ from mlgate.behaviour import search as behaviour
 from mlgate.behaviour.search import ClaimOutcome
 from mlgate.behaviour.spec import BehaviourSpec, BehaviourSpecError, read_spec, spec_path
 
-pytestmark = pytest.mark.model_gate
+pytestmark = [pytest.mark.model_gate, pytest.mark.mlgate_task("classification")]
 
 SPEC_INVALID = "spec-invalid"
 DECLARED_TESTS = {

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-pytestmark = pytest.mark.model_gate
+pytestmark = [pytest.mark.model_gate, pytest.mark.mlgate_task("classification")]
 
 
 def test_holdout_accuracy_meets_minimum(holdout_metrics, settings, record_gate):
