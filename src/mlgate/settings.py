@@ -73,6 +73,8 @@ class Settings:
     behaviour_max_examples: int = 60
     # Largest |probability difference| between the compiled model and scikit-learn (labels must be equal).
     compiled_parity_atol: float = 1e-9
+    # Largest |value difference| relative to scikit-learn's value for a compiled regressor.
+    compiled_parity_rtol: float = 1e-9
 
     # --- registry and outputs ---
     model_name: str = "mlgate-classifier"

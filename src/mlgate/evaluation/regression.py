@@ -147,3 +147,30 @@ def write_regression_texts(metrics: RegressionMetrics, folder: Path) -> list[Pat
     written[0].write_text(metrics.report_text, encoding="utf-8")
     written[1].write_text(json.dumps(asdict(metrics), indent=2) + "\n", encoding="utf-8")
     return written
+
+
+@dataclass(frozen=True)
+class ValueParity:
+    """How far a compiled regressor's values are from scikit-learn's on some rows."""
+
+    rows: int
+    # max |compiled - sklearn| / max(|sklearn|, tiny): NaN where one is NaN counts as infinite.
+    max_rel_diff: float
+    worst_row: int  # -1 without rows
+
+    def within(self, rtol: float) -> bool:
+        return self.max_rel_diff <= rtol
+
+
+def value_parity(model, compiled, frame) -> ValueParity:
+    """The largest relative difference of `compiled`'s values against `model.predict` on `frame`."""
+    if len(frame) == 0:
+        return ValueParity(0, 0.0, -1)
+    expected = np.asarray(model.predict(frame), dtype=np.float64).ravel()
+    actual = np.asarray(compiled.predict(frame), dtype=np.float64).ravel()
+    if actual.shape != expected.shape:
+        return ValueParity(len(frame), math.inf, 0)
+    relative = np.abs(actual - expected) / np.maximum(np.abs(expected), np.finfo(np.float64).tiny)
+    relative[np.isnan(relative)] = math.inf
+    worst = int(relative.argmax())
+    return ValueParity(len(frame), float(relative[worst]), worst)

@@ -14,7 +14,7 @@ import pytest
 from mlgate.behaviour.schema import EXAMPLES_PER_FRAME, edge_frames
 from mlgate.serving.compiled import parity
 
-pytestmark = pytest.mark.model_gate
+pytestmark = [pytest.mark.model_gate, pytest.mark.mlgate_task("classification")]
 
 
 def _not_compiled(compilation, record_gate) -> bool:
