@@ -21,7 +21,6 @@ MARKERS = (
     "model_gate: model thresholds, the champion comparison and behaviour",
     "perf_gate: serving and exporter latency budgets (pytest-benchmark)",
     "mlgate_not_declared: a gate that does not exist for this dataset; dropped at collection",
-    "mlgate_task(task): a gate for one task only (classification or regression); dropped for the other",
     "mlgate_limit(setting): a gate that exists only when that limit setting is finite",
 )
 

@@ -160,8 +160,11 @@ def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings
     from mlgate import tracking
     from mlgate.monitoring.drift import PROFILE_FILE, build_profile
 
+    from sklearn.base import is_regressor
+
     profile = build_profile(
-        as_model_input(split.train.features), trained_model.predict(holdout_frame), bins=settings.drift_profile_bins
+        as_model_input(split.train.features), trained_model.predict(holdout_frame), bins=settings.drift_profile_bins,
+        values=is_regressor(trained_model),
     )
     path = tmp_path_factory.mktemp("profile") / PROFILE_FILE
     path.write_text(profile.to_json(), encoding="utf-8")
