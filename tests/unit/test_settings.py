@@ -182,7 +182,7 @@ def test_invalid_toml_is_refused_with_its_path(tmp_path):
     [
         ("sklearn.ensemble.RandomForrestClassifier", {}, "does not exist"),
         ("catboostx.CatBoostClassifier", {}, "cannot be imported"),
-        ("sklearn.linear_model.LinearRegression", {}, "not a classifier"),
+        ("sklearn.linear_model.LinearRegression", {}, "a regressor, but the task is classification"),
         ("sklearn.ensemble.RandomForestClassifier", {"n_trees": 10}, "['n_trees']"),
     ],
     ids=["misspelt class", "module not installed", "a regressor", "unknown parameter"],

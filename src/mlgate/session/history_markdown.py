@@ -26,12 +26,12 @@ OUTCOMES_SHOWN = {CHAMPION: "👑 champion", CROWNED: "✅ crowned", REFUSED: "�
 def to_markdown(history: History, plots: list[str]) -> str:
     rows = history.rows
     recalls = recall_keys(rows)
-    shown = score_keys(rows)
+    shown = score_keys(rows)  # a classifier's three always; a regressor's where recorded
     lines = _summary(history)
     if plots:
         lines += ["", "## Trends", ""] + [f"![{name}]({name})" for name in plots]
-    lines += ["", "## Versions, newest first", "", *_table_head(history, recalls)]
-    lines += ["| " + " | ".join(_cells(r, recalls)) + " |" for r in reversed(rows)]
+    lines += ["", "## Versions, newest first", "", *_table_head(history, recalls, shown)]
+    lines += ["| " + " | ".join(_cells(r, recalls, shown)) + " |" for r in reversed(rows)]
     refused = [r for r in reversed(rows) if r.outcome == REFUSED]
     if refused:
         lines += ["", "## Why versions were refused", ""]
@@ -60,7 +60,7 @@ def _summary(history: History) -> list[str]:
     ]
 
 
-def _table_head(history: History, recalls: list[str]) -> list[str]:
+def _table_head(history: History, recalls: list[str], shown: list[str]) -> list[str]:
     return [
         "| version | registered (UTC) | outcome | crowned (UTC) | "
         + " | ".join(SCORES[k] for k in shown)
@@ -71,7 +71,7 @@ def _table_head(history: History, recalls: list[str]) -> list[str]:
     ]
 
 
-def _cells(r: VersionRow, recalls: list[str]) -> list[str]:
+def _cells(r: VersionRow, recalls: list[str], shown: list[str]) -> list[str]:
     return [
         str(r.version),
         _when(r.registered_at),
