@@ -112,3 +112,30 @@ def test_compiled_regressor_answers_one_row_over_http_within_half_a_millisecond(
     p50 = statistics.median(seconds)
     print(f"\ncompiled 50-tree forest regressor, one row over HTTP: p50 {p50 * 1e3:.3f} ms (load {os.getloadavg()[0]:.1f})")
     assert p50 <= ONE_ROW_P50_SECONDS, f"p50 {p50 * 1e3:.3f} ms over {ONE_ROW_P50_SECONDS * 1e3} ms"
+
+
+def _gauge(text: str, name: str) -> float:
+    line = next(line for line in text.splitlines() if line.startswith(name + " ") or line.startswith(name + "{"))
+    return float(line.rsplit(" ", 1)[1])
+
+
+def test_metrics_show_a_value_histogram_and_prediction_drift_moves_with_shifted_inputs(diabetes, served):
+    url = served["mlgate"]
+    rows = diabetes.features.sample(400, replace=True, random_state=6)
+    for start in range(0, len(rows), 50):
+        httpx.post(f"{url}/invocations", content=_split_body(rows.iloc[start:start + 50]),
+                   headers={"content-type": "application/json"}, timeout=30).raise_for_status()
+    text = httpx.get(f"{url}/metrics").text
+    assert "mlgate_prediction_value_bucket{" in text
+    assert 'mlgate_predictions_total{label="' not in text  # numbers are not labels
+    calm = _gauge(text, "mlgate_prediction_drift_psi")
+    # Heavier, older, higher blood sugar: the forest predicts more progression for every row.
+    shifted = rows.assign(bmi=rows["bmi"] * 1.4, s5=rows["s5"] + 1.0, bp=rows["bp"] * 1.3)
+    for _ in range(8):
+        for start in range(0, len(shifted), 50):
+            httpx.post(f"{url}/invocations", content=_split_body(shifted.iloc[start:start + 50]),
+                       headers={"content-type": "application/json"}, timeout=30).raise_for_status()
+    moved = _gauge(httpx.get(f"{url}/metrics").text, "mlgate_prediction_drift_psi")
+    print(f"\nprediction drift PSI: {calm:.3f} in distribution, {moved:.3f} with shifted inputs")
+    assert calm < 0.1
+    assert moved > 0.25  # over max_serving_drift_psi: MlgatePredictionDrift fires after 15m of it
