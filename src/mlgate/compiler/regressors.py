@@ -23,11 +23,16 @@ import onnx
 from onnx import TensorProto, helper
 
 from mlgate.compiler.graph import IR_VERSION, ML_OPSET, ONNX_OPSET, Graph, Trees, add_sklearn_tree, as_float32_then_double
-from mlgate.compiler.translate import Unsupported, _json_value, _preprocess, _step_label
+from mlgate.compiler.preprocess import preprocess_graph
+from mlgate.compiler.unsupported import Unsupported, step_label
 from mlgate.serving.compiled import CATEGORICAL, FORMAT_VERSION, METADATA_KEY, NUMERIC, Compilation, CompiledModel
 
 REGRESSION = "regression"
 OUTPUT = "predictions"
+
+
+def _json_value(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _trees(graph: Graph, x: str, estimator) -> str:
@@ -73,11 +78,11 @@ def compile_regressor(pipeline, example) -> Compilation:
     (prep_name, preprocess), (est_name, estimator) = pipeline.steps
     translate = _translation(estimator)
     if translate is None:
-        return Compilation(None, f"{_step_label(est_name, estimator)} has no regressor translation in mlgate "
+        return Compilation(None, f"{step_label(est_name, estimator)} has no regressor translation in mlgate "
                                  "(forests, trees and linear models have)")
     graph = Graph()
     try:
-        features, numeric, categorical, categories = _preprocess(
+        features, numeric, categorical, categories = preprocess_graph(
             graph, preprocess, list(getattr(pipeline, "feature_names_in_", example.columns)), prep_name
         )
         value = translate(graph, features, estimator)
