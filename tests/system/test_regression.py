@@ -74,6 +74,7 @@ def test_forest_regressor_goes_green_and_promotes_at_default_thresholds(diabetes
     # Classification gates do not exist for a regressor; unset unit limits are no gates either.
     assert not names & {"test_holdout_accuracy_meets_minimum", "test_candidate_not_worse_than_champion", "test_rmse_within_limit"}
     assert report["task"]["task"] == "regression"
+    assert report["serving"]["engine"] == "onnxruntime"  # the forest regressor compiled, parity gates green
     assert set(report["scores"]["candidate"]) >= {"rmse", "mae", "r2"}
     for metric in ("rmse", "mae", "r2"):  # the terminal scoreboard
         assert any(line.strip().startswith(metric) for line in result.stdout.splitlines()), result.stdout
