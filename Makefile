@@ -70,10 +70,11 @@ gates: install
 test: install-dev prometheus postgresql java
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ --durations=15
 
-## Compare mlgate's server with `mlflow models serve` on fresh champions: breast cancer, then wine one-hot
+## Compare mlgate's server with `mlflow models serve` on fresh champions: breast cancer, wine one-hot, diabetes regression
 bench-serving: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion breast_cancer
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion wine_categorical
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion diabetes
 
 ## Count the perf gates' false alarms: 10 gate sessions per dataset, a gate-session loop beside them
 bench-false-alarms: install-dev
