@@ -72,7 +72,7 @@ test: install-dev prometheus postgresql java docs
 
 ## Build the docs site into site/ with mkdocs (strict: a broken link or a stale nav fails)
 docs: install-dev
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 ## Rewrite the generated reference pages in docs/reference/ from the code (settings, CLI, tags, metrics, gates)
 reference: install-dev
