@@ -70,8 +70,9 @@ class Settings:
     champion_significance_level: float = 0.05
     # Regression: smallest holdout R² (a fraction of the target's variance explained; 0 is the mean's).
     min_r2: float = 0.1
-    # Regression: largest holdout RMSE and MAE, in the target's unit; inf: no limit (the gate is not collected).
+    # Regression: largest holdout RMSE, in the target's unit; inf: no limit (the gate is not collected).
     max_rmse: float = float("inf")
+    # Regression: largest holdout MAE, in the target's unit; inf: no limit (the gate is not collected).
     max_mae: float = float("inf")
     # Examples hypothesis draws per behavioural gate in a gate session.
     behaviour_max_examples: int = 60

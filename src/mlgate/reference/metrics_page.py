@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 from prometheus_client import CollectorRegistry
@@ -39,12 +40,18 @@ def exported_metrics() -> list[tuple[str, str, str, str]]:
     window = DriftWindow(_one_feature_profile(), ["x"], defaults.drift_window_half_life_seconds,
                          defaults.drift_min_window_rows)
     metrics.track_drift(window)
+    # A served regressor adds its predicted-value histogram: a model of that kind shows it.
+    from sklearn.dummy import DummyRegressor
+
+    metrics.set_model(SimpleNamespace(name="m", version="1", run_id="r", alias="champion",
+                                      model=DummyRegressor(), gate_scores={}, drift_profile=None))
     labels = {
         wrapper._name: wrapper._labelnames
         for wrapper in vars(metrics).values()
         if isinstance(wrapper, MetricWrapperBase)
     }
     labels.update({wrapper._name: wrapper._labelnames for wrapper in metrics.gate_gauges.values()})
+    labels["mlgate_model_info"] = metrics.model_info._labelnames
     rows = []
     for family in registry.collect():
         names = labels.get(family.name) or tuple(
