@@ -7,6 +7,7 @@ module holds the rules a value must meet and reads `[tool.mlgate]` tables.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +18,16 @@ from typing import Any
 
 class SettingsError(ValueError):
     """A setting mlgate cannot use; the message names it and what is allowed."""
+
+
+def unknown_setting(name: str, source: str, known: list[str]) -> SettingsError:
+    """The error for a key no setting has: the closest known names first, else every one."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        hint = "did you mean " + " or ".join(f"'{match}'" for match in close) + "? (every setting: docs/reference/settings.md)"
+    else:
+        hint = "known settings are: " + ", ".join(sorted(known))
+    return SettingsError(f"unknown setting '{name}' (from {source}); {hint}")
 
 
 def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
