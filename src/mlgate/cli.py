@@ -36,7 +36,9 @@ def _expectations(args: argparse.Namespace) -> int:
     check_target(settings)
     dataset = load_dataset(settings.dataset, settings.target)
     path = Path(args.out) if args.out else settings.suite_path
-    write_suite(draft_suite(dataset, settings.dataset_name), path)
+    from mlgate.task import task_of
+
+    write_suite(draft_suite(dataset, settings.dataset_name, task_of(settings).task), path)
     print(f"wrote {path}: review it, then commit it with your data")
     return 0
 

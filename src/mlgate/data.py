@@ -35,6 +35,8 @@ class Dataset:
 class Split:
     train: Dataset
     holdout: Dataset
+    # Rows whose target is missing: they cannot train or score, so the split drops them.
+    rows_without_target: int = 0
 
 
 def _load_bundled(name: str) -> pd.DataFrame:
@@ -95,6 +97,13 @@ def read_sample(dataset: str, target: str, rows: int = 200) -> pd.DataFrame:
     return frame.drop(columns=[target], errors="ignore")
 
 
+def read_target(dataset: str, target: str) -> pd.Series:
+    """The target column alone: what the task is inferred from."""
+    if dataset.startswith(BUNDLED_PREFIX):
+        return _load_bundled(dataset.removeprefix(BUNDLED_PREFIX))[target]
+    return _read_csv(Path(dataset), usecols=[target])[target]
+
+
 def check_target(settings: Settings) -> None:
     """Fail at start-up, not after training, when the label column is absent."""
     columns = read_columns(settings.dataset)
@@ -131,33 +140,53 @@ def load_dataset(dataset: str, target: str, content: bytes | None = None) -> Dat
     return Dataset(frame=frame, target=target)
 
 
-def split_holdout(dataset: Dataset, fraction: float, seed: int) -> Split:
-    """A stratified, seeded split; rows without a label cannot train or score."""
-    from sklearn.model_selection import train_test_split
-
+def split_holdout(dataset: Dataset, fraction: float, seed: int, task: str = "classification") -> Split:
+    """A stratified, seeded split; rows without a target cannot train or score: dropped, and counted."""
     labelled = dataset.frame[dataset.labels.notna()].reset_index(drop=True)
-    counts = labelled[dataset.target].value_counts()
-    if len(counts) < 2:
-        raise DataError(
-            f"column '{dataset.target}' has {len(counts)} distinct label(s); "
-            "a classifier needs at least 2"
-        )
-    rare = counts[counts < 2]
-    if not rare.empty:
-        raise DataError(
-            f"label(s) {list(rare.index)} of '{dataset.target}' occur only once; "
-            "a stratified holdout needs at least 2 rows per label"
-        )
-    try:
-        train, holdout = train_test_split(
-            labelled, test_size=fraction, random_state=seed, stratify=labelled[dataset.target]
-        )
-    except ValueError as error:
-        raise DataError(
-            f"cannot hold out {fraction:.0%} of {len(labelled)} rows stratified by "
-            f"'{dataset.target}' ({error}); change holdout_fraction or add rows"
-        ) from None
+    dropped = len(dataset.frame) - len(labelled)
+    if task == "regression":
+        strata = _quantile_strata(labelled[dataset.target], fraction)
+    else:
+        _check_labels(labelled[dataset.target], dataset.target)
+        strata = labelled[dataset.target]
+    train, holdout = _split(labelled, strata, fraction, seed, dataset.target)
     return Split(
         train=Dataset(train.reset_index(drop=True), dataset.target),
         holdout=Dataset(holdout.reset_index(drop=True), dataset.target),
+        rows_without_target=dropped,
     )
+
+
+def _check_labels(labels: pd.Series, target: str) -> None:
+    counts = labels.value_counts()
+    if len(counts) < 2:
+        raise DataError(f"column '{target}' has {len(counts)} distinct label(s); a classifier needs at least 2")
+    rare = counts[counts < 2]
+    if not rare.empty:
+        raise DataError(
+            f"label(s) {list(rare.index)} of '{target}' occur only once; "
+            "a stratified holdout needs at least 2 rows per label"
+        )
+
+
+def _quantile_strata(values: pd.Series, fraction: float) -> pd.Series:
+    """Target quantile bins, so the holdout spans the target's range as training does.
+
+    At most 10 bins, and few enough that each holds about 5 holdout rows.
+    """
+    if values.nunique() < 2:
+        raise DataError(f"column '{values.name}' has fewer than 2 distinct values; a regressor needs a varying target")
+    bins = int(max(1, min(10, len(values) * fraction // 5)))
+    return pd.qcut(values.rank(method="first"), q=bins, labels=False) if bins > 1 else None
+
+
+def _split(labelled: pd.DataFrame, strata, fraction: float, seed: int, target: str):
+    from sklearn.model_selection import train_test_split
+
+    try:
+        return train_test_split(labelled, test_size=fraction, random_state=seed, stratify=strata)
+    except ValueError as error:
+        raise DataError(
+            f"cannot hold out {fraction:.0%} of {len(labelled)} rows stratified by "
+            f"'{target}' ({error}); change holdout_fraction or add rows"
+        ) from None

@@ -7,6 +7,7 @@ module holds the rules a value must meet and reads `[tool.mlgate]` tables.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +18,16 @@ from typing import Any
 
 class SettingsError(ValueError):
     """A setting mlgate cannot use; the message names it and what is allowed."""
+
+
+def unknown_setting(name: str, source: str, known: list[str]) -> SettingsError:
+    """The error for a key no setting has: the closest known names first, else every one."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        hint = "did you mean " + " or ".join(f"'{match}'" for match in close) + "? (every setting: docs/reference/settings.md)"
+    else:
+        hint = "known settings are: " + ", ".join(sorted(known))
+    return SettingsError(f"unknown setting '{name}' (from {source}); {hint}")
 
 
 def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -36,6 +47,8 @@ _FRACTIONS = {
     "max_prediction_share_shift",
     "slice_significance_level",
 }
+# Settings that take one of a few words.
+_CHOICES = {"task": ("auto", "classification", "regression")}
 # Settings that may be 0 (a loss increase: 0 is exact McNemar), and the least value of others.
 _NON_NEGATIVE = {"slice_tolerance"}
 _AT_LEAST = {"slice_min_rows": 4, "slice_bins": 2}
@@ -70,6 +83,10 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         )
     if expected is str and not value.strip():
         raise SettingsError(f"{where} is empty; give it a value")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise SettingsError(f"{where} is {value!r}; it must be one of: " + ", ".join(map(repr, _CHOICES[name])))
+    if name == "min_r2" and not value <= 1.0:
+        raise SettingsError(f"{where} is {value!r}; R² is at most 1")
     if name in _FRACTIONS and not 0.0 <= value <= 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
     if name == "holdout_fraction" and not 0.0 < value < 1.0:
@@ -80,7 +97,8 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
     if name in _AT_LEAST and value < _AT_LEAST[name]:
         raise SettingsError(f"{where} is {value!r}; it must be at least {_AT_LEAST[name]}")
-    if expected in (int, float) and name not in _FRACTIONS | _NON_NEGATIVE | {"random_seed"} and value <= 0:
+    may_be_zero = _FRACTIONS | _NON_NEGATIVE | {"random_seed", "min_r2"}
+    if expected in (int, float) and name not in may_be_zero and value <= 0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0")
     if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
         raise SettingsError(

@@ -82,5 +82,6 @@ class Findings:
     # The training-drift gate's table (mlgate.monitoring.drift.drift_table) and against which champion.
     drift: dict[str, Any] = field(default_factory=dict)
     data_verdict: dict[str, Any] = field(default_factory=dict)  # key, cached_from: the run it was reused from
+    task: dict[str, Any] = field(default_factory=dict)  # task, why, rows_without_target (the split fixture)
     # The slice gates' settings, discovered red slices or a first champion's weakest, declared verdicts.
     slices: dict[str, Any] = field(default_factory=dict)

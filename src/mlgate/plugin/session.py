@@ -171,9 +171,14 @@ def dataset(background: Background) -> Dataset:
 
 
 @pytest.fixture(scope="session")
-def split(dataset: Dataset, settings: Settings) -> Split:
-    """The seeded, stratified holdout every model gate scores on."""
-    return split_holdout(dataset, settings.holdout_fraction, settings.random_seed)
+def split(dataset: Dataset, settings: Settings, findings: Findings) -> Split:
+    """The seeded holdout every model gate scores on, stratified by label (a regression: by target quantile)."""
+    from mlgate.task import task_of
+
+    choice = task_of(settings)
+    split = split_holdout(dataset, settings.holdout_fraction, settings.random_seed, choice.task)
+    findings.task = {"task": choice.task, "why": choice.why, "rows_without_target": split.rows_without_target}
+    return split
 
 
 @pytest.fixture(scope="session")

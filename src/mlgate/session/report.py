@@ -21,7 +21,7 @@ __all__ = ["CANDIDATE", "CHAMPION", "PASSED", "VERDICT_ICONS", "GateReport", "Ga
 PASSED = "passed"
 CANDIDATE = "candidate"
 # The holdout scores compared with the champion, in the order shown; per-class recall follows.
-COMPARED_SCORES = ("accuracy", "macro_f1", "roc_auc")
+COMPARED_SCORES = ("accuracy", "macro_f1", "roc_auc", "rmse", "mae", "r2")
 RECALL_PREFIX = "recall_"
 # The serving latencies compared with the champion: perf measure -> shown as.
 COMPARED_LATENCIES = {"serving_p50_seconds": "serving p50 (ms)", "serving_p99_seconds": "serving p99 (ms)"}
@@ -67,6 +67,9 @@ class GateReport:
     drift: dict[str, Any] = field(default_factory=dict)
     # The data verdict's key and, when it was reused from the store, the run that computed it.
     data_verdict: dict[str, Any] = field(default_factory=dict)
+    # What the session judged: `task` (classification or regression), `why` (set, or inferred and how),
+    # `rows_without_target` (dropped before the split).
+    task: dict[str, Any] = field(default_factory=dict)
     # The slice gates (mlgate.evaluation.slice_records): settings, discovered red slices or a first
     # champion's weakest segments, declared slices' verdicts; also the bundle's slices.json.
     slices: dict[str, Any] = field(default_factory=dict)

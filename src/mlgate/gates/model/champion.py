@@ -8,6 +8,8 @@ from mlgate import tracking
 from mlgate.evaluation.metrics import compare_with_champion, compute_metrics
 
 pytestmark = pytest.mark.model_gate
+# The task these gates exist for; the other task drops them at collection (mlgate.plugin.task_gates).
+GATE_TASK = "classification"
 
 
 def test_candidate_not_worse_than_champion(trained_model, champion, split, settings, findings, record_gate):

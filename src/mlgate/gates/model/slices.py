@@ -17,7 +17,7 @@ import pytest
 
 from mlgate.evaluation.declared_slices import SliceSpecError, parse_declared_slices
 from mlgate.evaluation.declared_verdicts import judge_declared_slices
-from mlgate.evaluation.slice_records import declared_record, discovery_record, weak_record
+from mlgate.evaluation.slice_records import SQUARED_ERROR, declared_record, discovery_record, weak_record
 from mlgate.evaluation.slices import discover_regressions
 from mlgate.evaluation.weak_segments import weakest_segments
 
@@ -36,10 +36,18 @@ def _record_settings(findings, settings, losses) -> dict:
         "candidates": settings.slice_candidates,
     }
     section["loss"] = losses.loss_name
+    section["tolerance"] = _tolerance_of(losses, settings)
     section["holdout_rows"] = len(losses.features)
     champion = losses.champion_model
     section["champion_version"] = champion.version if champion is not None else None
     return section
+
+
+def _tolerance_of(slice_losses, settings) -> float:
+    """slice_tolerance in loss units: as is for 0/1 errors, a share of the champion's MSE for squared errors."""
+    if slice_losses.loss_name != SQUARED_ERROR or slice_losses.champion is None:
+        return settings.slice_tolerance
+    return settings.slice_tolerance * float(slice_losses.champion.mean())
 
 
 def test_no_discovered_slice_regressed_against_the_champion(slice_losses, settings, findings, record_gate):
@@ -53,14 +61,15 @@ def test_no_discovered_slice_regressed_against_the_champion(slice_losses, settin
         return
     discovery = discover_regressions(
         slice_losses.features, slice_losses.candidate, slice_losses.champion,
-        tolerance=settings.slice_tolerance, candidates=settings.slice_candidates, **common,
+        tolerance=_tolerance_of(slice_losses, settings), candidates=settings.slice_candidates, **common,
     )
     section["discovered"] = discovery_record(discovery)
     record_gate(len(discovery.red), 0)
     if discovery.red:
         pytest.fail(
             f"{len(discovery.red)} slice(s) regressed against champion {slice_losses.champion_model.shown} "
-            f"beyond slice_tolerance {settings.slice_tolerance:g} (false discovery rate "
+            f"beyond slice_tolerance {settings.slice_tolerance:g} ({section['tolerance']:.4g} {slice_losses.loss_name}; "
+            f"false discovery rate "
             f"{settings.slice_significance_level:g}):\n" + "\n".join(discovery.lines()),
             pytrace=False,
         )
@@ -75,7 +84,7 @@ def test_declared_slices_hold(slice_losses, settings, findings, record_gate):
     try:
         verdicts = judge_declared_slices(
             parse_declared_slices(list(settings.slices)), slice_losses.features, slice_losses.candidate,
-            slice_losses.champion, min_rows=settings.slice_min_rows, tolerance=settings.slice_tolerance,
+            slice_losses.champion, min_rows=settings.slice_min_rows, tolerance=_tolerance_of(slice_losses, settings),
             alpha=settings.slice_significance_level, loss_name=slice_losses.loss_name,
         )
     except SliceSpecError as error:

@@ -7,6 +7,8 @@ import math
 import pytest
 
 pytestmark = pytest.mark.model_gate
+# The task these gates exist for; the other task drops them at collection (mlgate.plugin.task_gates).
+GATE_TASK = "classification"
 
 
 def test_holdout_accuracy_meets_minimum(holdout_metrics, settings, record_gate):
