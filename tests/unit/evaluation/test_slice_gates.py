@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from mlgate.gates.model.slices import test_declared_slices_hold as declared_gate
@@ -95,3 +96,17 @@ def test_a_declared_slice_on_a_column_the_holdout_lacks_fails_in_one_message(pho
     settings = Settings(slices=({"column": "branch_code"},))
     with pytest.raises(pytest.fail.Exception, match="no column \\['branch_code'\\] in the holdout"):
         run(declared_gate, losses(phone_holdout), settings)
+
+
+def test_a_regressor_is_judged_on_squared_errors_with_the_tolerance_a_share_of_the_champions_mse(phone_holdout):
+    rng = np.random.default_rng(0)
+    champion = rng.normal(0, 30.0, len(phone_holdout.features)) ** 2  # a target in the thousands: MSE ~900
+    phone = (phone_holdout.features["channel"] == "phone").to_numpy()
+    equal = SliceLosses(phone_holdout.features, champion * rng.uniform(0.9, 1.1, len(champion)), champion,
+                        "squared error", FakeChampion())
+    findings, recorded = run(discovered_gate, equal, Settings())
+    assert recorded == [0] and findings.slices["tolerance"] == pytest.approx(0.02 * champion.mean())
+    worse = SliceLosses(phone_holdout.features, np.where(phone, champion * 4, champion), champion,
+                        "squared error", FakeChampion())
+    with pytest.raises(pytest.fail.Exception, match=r"channel = phone: \d+ rows, champion [\d.]+ -> candidate"):
+        run(discovered_gate, worse, Settings())
