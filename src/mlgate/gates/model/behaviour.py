@@ -61,8 +61,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 # --- fixtures --------------------------------------------------------------------------
 
 
+# Not named after a gate module: importing mlgate.gates.model.behaviour_regressor would shadow it there.
 @pytest.fixture(scope="session")
-def behaviour_regressor(settings) -> bool:
+def regression_task(settings) -> bool:
     """Whether the candidate predicts a number: its answer is then its prediction, not probabilities."""
     from mlgate.task import task_of
 
@@ -70,21 +71,21 @@ def behaviour_regressor(settings) -> bool:
 
 
 @pytest.fixture(scope="session")
-def behaviour_spec(settings, behaviour_schema, behaviour_regressor):
+def behaviour_spec(settings, behaviour_schema, regression_task):
     """The declared expectations, checked against the schema and the task (None without a spec file)."""
     path = spec_path(settings.expectations_dir, settings.dataset_name)
     if not path.is_file():
         return None
     try:
-        return read_spec(path, behaviour_schema, "regression" if behaviour_regressor else "classification")
+        return read_spec(path, behaviour_schema, "regression" if regression_task else "classification")
     except BehaviourSpecError as error:
         return error
 
 
 @pytest.fixture(scope="session")
-def generic_outcomes(trained_model, behaviour_schema, gate_hypothesis, behaviour_regressor) -> dict[str, ClaimOutcome]:
+def generic_outcomes(trained_model, behaviour_schema, gate_hypothesis, regression_task) -> dict[str, ClaimOutcome]:
     """The four generic claims, searched once on one stream of batches; each test reads one."""
-    return behaviour.search_generic(trained_model, behaviour_schema, gate_hypothesis, behaviour_regressor)
+    return behaviour.search_generic(trained_model, behaviour_schema, gate_hypothesis, regression_task)
 
 
 @pytest.fixture(scope="session")
