@@ -34,7 +34,13 @@ _FRACTIONS = {
     "max_error_ratio",
     "compiled_parity_atol",
     "max_prediction_share_shift",
+    "threshold_confidence_level",
 }
+# Margins that may be 0 (no slack at all), in their own units.
+_NON_NEGATIVE = {"champion_score_tolerance", "calibration_tolerance_nats"}
+# Settings whose empty string means "none".
+_MAY_BE_EMPTY = {"split_key"}
+_CHOICES = {"threshold_straddle": ("pass", "refuse")}
 _PIPELINE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}
 
@@ -59,16 +65,15 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         raise SettingsError(
             f"{where} is {value!r}; it must be {_TYPE_NAMES[expected]}"
         )
-    if expected is str and not value.strip():
+    if expected is str and not value.strip() and name not in _MAY_BE_EMPTY:
         raise SettingsError(f"{where} is empty; give it a value")
     if name in _FRACTIONS and not 0.0 <= value <= 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
     if name == "holdout_fraction" and not 0.0 < value < 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
-    if name == "random_seed" and value < 0:
-        raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
-    if expected in (int, float) and name not in _FRACTIONS | {"random_seed"} and value <= 0:
-        raise SettingsError(f"{where} is {value!r}; it must be above 0")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise SettingsError(f"{where} is {value!r}; it must be one of {', '.join(_CHOICES[name])}")
+    _check_number(name, value, where)
     if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
         raise SettingsError(
             f"{where} is {value!r}; it must name a function as 'package.module:function', "
@@ -77,6 +82,20 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
     if expected is dict:
         return frozen(value)
     return value
+
+
+def _check_number(name: str, value: Any, where: str) -> None:
+    if not isinstance(value, int | float):
+        return
+    if name == "random_seed" or name in _NON_NEGATIVE:
+        if value < 0:
+            raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
+    elif name == "champion_significance_level" and not 0.0 < value < 0.5:
+        raise SettingsError(f"{where} is {value!r}; a one-sided level must be above 0 and below 0.5")
+    elif name == "threshold_confidence_level" and not 0.0 < value < 1.0:
+        raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
+    elif name not in _FRACTIONS and value <= 0:
+        raise SettingsError(f"{where} is {value!r}; it must be above 0")
 
 
 def read_table(path: Path, *, required: bool) -> dict[str, Any]:
