@@ -1,4 +1,4 @@
-"""Load a dataset (bundled or CSV) and split off a stratified, seeded holdout."""
+"""Load a dataset (bundled or CSV) and split off a stable, stratified holdout (evaluation/split.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mlgate.evaluation.split import SplitError, SplitIndex, stable_split
 from mlgate.settings import BUNDLED_PREFIX, Settings, SettingsError
 
 
@@ -35,6 +36,15 @@ class Dataset:
 class Split:
     train: Dataset
     holdout: Dataset
+    # The labelled rows the split was computed on, and which of them are held out (positional):
+    # what the champion gate needs to find the holdout rows a champion trained on.
+    labelled: Dataset | None = None
+    index: SplitIndex | None = None
+
+    @property
+    def definition(self) -> str:
+        """What decided each row's side, as recorded on the run and the version (tracking.TAG_SPLIT)."""
+        return self.index.definition.describe() if self.index is not None else "unknown"
 
 
 def _load_bundled(name: str) -> pd.DataFrame:
@@ -131,10 +141,12 @@ def load_dataset(dataset: str, target: str, content: bytes | None = None) -> Dat
     return Dataset(frame=frame, target=target)
 
 
-def split_holdout(dataset: Dataset, fraction: float, seed: int) -> Split:
-    """A stratified, seeded split; rows without a label cannot train or score."""
-    from sklearn.model_selection import train_test_split
+def split_holdout(dataset: Dataset, fraction: float, *, key: str | None = None) -> Split:
+    """A stable split stratified by label: a row keeps its side as rows are appended.
 
+    Rows without a label cannot train or score. `key` names a column whose value decides a row's
+    side (an id); without one, the row's content does (mlgate.evaluation.split.stable_split).
+    """
     labelled = dataset.frame[dataset.labels.notna()].reset_index(drop=True)
     counts = labelled[dataset.target].value_counts()
     if len(counts) < 2:
@@ -149,15 +161,13 @@ def split_holdout(dataset: Dataset, fraction: float, seed: int) -> Split:
             "a stratified holdout needs at least 2 rows per label"
         )
     try:
-        train, holdout = train_test_split(
-            labelled, test_size=fraction, random_state=seed, stratify=labelled[dataset.target]
-        )
-    except ValueError as error:
-        raise DataError(
-            f"cannot hold out {fraction:.0%} of {len(labelled)} rows stratified by "
-            f"'{dataset.target}' ({error}); change holdout_fraction or add rows"
-        ) from None
+        index = stable_split(labelled, dataset.target, fraction, key=key or None, stratify=True)
+    except SplitError as error:
+        raise DataError(str(error)) from None
+    train, holdout = index.apply(labelled)
     return Split(
         train=Dataset(train.reset_index(drop=True), dataset.target),
         holdout=Dataset(holdout.reset_index(drop=True), dataset.target),
+        labelled=Dataset(labelled, dataset.target),
+        index=index,
     )

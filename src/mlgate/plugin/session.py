@@ -169,9 +169,12 @@ def dataset(background: Background) -> Dataset:
 
 
 @pytest.fixture(scope="session")
-def split(dataset: Dataset, settings: Settings) -> Split:
-    """The seeded, stratified holdout every model gate scores on."""
-    return split_holdout(dataset, settings.holdout_fraction, settings.random_seed)
+def split(dataset: Dataset, settings: Settings, findings: Findings) -> Split:
+    """The stable, stratified holdout every model gate scores on: a row keeps its side as data grows."""
+    made = split_holdout(dataset, settings.holdout_fraction, key=settings.split_key)
+    findings.split = {"definition": made.definition, "train_rows": len(made.train.frame),
+                      "holdout_rows": len(made.holdout.frame)}
+    return made
 
 
 @pytest.fixture(scope="session")
