@@ -50,6 +50,10 @@ prometheus:
 postgresql:
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ($(SUDO) apt-get update && $(APT_INSTALL) postgresql)
 
+## Install Java 17 (Debian/Ubuntu), for the Spark tests (pyspark runs on a JVM)
+java:
+	command -v java >/dev/null || ($(SUDO) apt-get update && $(APT_INSTALL) openjdk-17-jre-headless)
+
 ## Start the team's tracking server: PostgreSQL + `mlflow server` on 127.0.0.1:5000, state in .team/
 team-server: install-dev postgresql
 	$(BIN)/mlgate team start $(TEAM_ARGS)
@@ -62,8 +66,8 @@ team-server-stop: install-dev
 gates: install
 	$(BIN)/pytest gates/
 
-## Run the harness's own test suite (installs Prometheus and PostgreSQL first)
-test: install-dev prometheus postgresql
+## Run the harness's own test suite (installs Prometheus, PostgreSQL and Java first)
+test: install-dev prometheus postgresql java
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ --durations=15
 
 ## Compare mlgate's server with `mlflow models serve` on fresh champions: breast cancer, then wine one-hot
@@ -99,8 +103,12 @@ bench-history: install-dev
 bench-drift: install
 	$(BIN)/python benchmarks/drift.py
 
+## Time `mlgate score` against `mlflow models predict` on one 1M-row CSV: rows/s, same labels, peak memory
+bench-score: install-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/scoring.py --rows 1000000
+
 ## Serve the current champion on 127.0.0.1:8080 with /metrics
 serve: install
 	$(BIN)/mlgate serve
 
-.PHONY: FORCE help install install-dev prometheus postgresql team-server team-server-stop gates test history bench-serving bench-false-alarms bench-false-refusals bench-gates bench-concurrent bench-history bench-drift serve
+.PHONY: FORCE help install install-dev prometheus postgresql java team-server team-server-stop gates test history bench-serving bench-false-alarms bench-false-refusals bench-gates bench-concurrent bench-history bench-drift bench-score serve

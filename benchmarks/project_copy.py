@@ -120,7 +120,7 @@ def use_dataset(project: Project, dataset: str) -> list[str]:
     """
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}")
-    arguments = [part for key, value in DATASETS[dataset].items() for part in (f"--{key}", value)]
+    arguments = [part for key, value in DATASETS[dataset].items() for part in (f"--mlgate-{key}", value)]
     if dataset == "breast_cancer":
         return arguments
     path = project.root / WINE_CSV

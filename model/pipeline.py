@@ -5,7 +5,7 @@
 function of your own module (`my_project.features:build`) with the same
 signature: it receives the training features (a DataFrame, categorical
 columns as objects) and the session's settings, and returns an *unfitted*
-scikit-learn-API classifier or `Pipeline`. The harness fits it on the
+scikit-learn-API classifier or regressor, or a `Pipeline` ending in one. The harness fits it on the
 training split, gates it, logs it and serves it; nothing else needs to change.
 
 Kept compilable: a `Pipeline(preprocess=ColumnTransformer(...), estimator=...)`
@@ -26,7 +26,7 @@ from mlgate.training import estimator_from_settings, feature_kinds
 
 
 def build_pipeline(features: pd.DataFrame, settings: Settings) -> Pipeline:
-    """Impute, scale numbers, one-hot encode categories, then the `estimator` setting's classifier."""
+    """Impute, scale numbers, one-hot encode categories, then the `estimator` setting's classifier or regressor."""
     numeric, categorical = feature_kinds(features)
     preprocess = ColumnTransformer(
         [

@@ -4,6 +4,7 @@
   expectations  draft a data-gate suite from a reference dataset
   validate      check a dataset against its suite
   serve         serve a registered model over MLflow's scoring protocol, with /metrics
+  score         score a CSV or Parquet file with the champion in chunks; report the batch's drift
   import-champion  make a green bundle's model the @champion of this store
   history       write a report of every registered version: crowned or refused, scores, latency, trends
   sidecar       proxy an MLflow-protocol endpoint and export mlgate's metrics
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -33,7 +35,9 @@ def _expectations(args: argparse.Namespace) -> int:
     check_target(settings)
     dataset = load_dataset(settings.dataset, settings.target)
     path = Path(args.out) if args.out else settings.suite_path
-    write_suite(draft_suite(dataset, settings.dataset_name), path)
+    from mlgate.task import task_of
+
+    write_suite(draft_suite(dataset, settings.dataset_name, task_of(settings).task), path)
     print(f"wrote {path}: review it, then commit it with your data")
     return 0
 
@@ -98,6 +102,36 @@ def _serve(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     except OSError as error:
         raise CommandError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from mlgate import tracking
+    from mlgate.score_output import ProgressLine, summary_lines
+    from mlgate.scoring import score_file
+    from mlgate.tables import TableError
+    from mlgate.tracking import TrackingError, load_servable
+
+    settings = load_settings(pyproject=Path("pyproject.toml"))
+    model_uri = args.model_uri or settings.champion_uri
+    tracking.quiet_progress_bars()
+    progress = ProgressLine(sys.stderr)
+    try:
+        servable = load_servable(
+            model_uri, settings.tracking_uri, tracking.user_code(settings), sklearn_if_compiled=args.engine != "compiled"
+        )
+        if args.engine == "scikit-learn":
+            servable = dataclasses.replace(servable, compiled=None)
+        scored = score_file(
+            servable, Path(args.input), Path(args.output), chunk_rows=args.chunk_rows or settings.score_chunk_rows,
+            probabilities=args.probabilities, progress=progress,
+        )
+    except (TrackingError, TableError) as error:
+        raise CommandError(str(error)) from None
+    finally:
+        progress.end()
+    for line in summary_lines(scored, servable.name or model_uri, servable.version, settings.max_serving_drift_psi):
+        print(line)
     return 0
 
 
@@ -198,6 +232,22 @@ def _add_model_commands(commands) -> None:
     serve.add_argument("--port", type=port_number, default=8080, help="port to listen on (default: 8080)")
     serve.add_argument("--workers", type=positive_int, default=1, help="worker processes (default: 1)")
     serve.set_defaults(run=_serve)
+    score = commands.add_parser("score", help="score a CSV or Parquet file with a model in chunks, with the batch's drift")
+    score.add_argument("input", help="the rows to score: a .csv or .parquet file (extra columns are ignored)")
+    score.add_argument("output", help="where to write the predictions: .csv or .parquet, written whole or not at all")
+    score.add_argument(
+        "--model-uri", help="models:/name@alias, models:/name/N, runs:/... or a folder (default: the champion)"
+    )
+    score.add_argument("--probabilities", action="store_true", help="also write each class's probability")
+    score.add_argument(
+        "--chunk-rows", type=positive_int, help="rows per chunk; memory grows with it (default: score_chunk_rows)"
+    )
+    # On a batch of a deep forest scikit-learn was measured faster (benchmarks/scoring.py).
+    score.add_argument(
+        "--engine", choices=("compiled", "scikit-learn"), default="compiled",
+        help="the compiled form (onnxruntime, as served; scikit-learn where it did not compile) or scikit-learn",
+    )
+    score.set_defaults(run=_score)
     bring = commands.add_parser(
         "import-champion", help="make a green bundle's model the @champion of this store (CI: production's)"
     )

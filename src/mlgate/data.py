@@ -36,6 +36,8 @@ class Dataset:
 class Split:
     train: Dataset
     holdout: Dataset
+    # Rows whose target is missing: they cannot train or score, so the split drops them.
+    rows_without_target: int = 0
     # The labelled rows the split was computed on, and which of them are held out (positional):
     # what the champion gate needs to find the holdout rows a champion trained on.
     labelled: Dataset | None = None
@@ -105,6 +107,13 @@ def read_sample(dataset: str, target: str, rows: int = 200) -> pd.DataFrame:
     return frame.drop(columns=[target], errors="ignore")
 
 
+def read_target(dataset: str, target: str) -> pd.Series:
+    """The target column alone: what the task is inferred from."""
+    if dataset.startswith(BUNDLED_PREFIX):
+        return _load_bundled(dataset.removeprefix(BUNDLED_PREFIX))[target]
+    return _read_csv(Path(dataset), usecols=[target])[target]
+
+
 def check_target(settings: Settings) -> None:
     """Fail at start-up, not after training, when the label column is absent."""
     columns = read_columns(settings.dataset)
@@ -141,33 +150,40 @@ def load_dataset(dataset: str, target: str, content: bytes | None = None) -> Dat
     return Dataset(frame=frame, target=target)
 
 
-def split_holdout(dataset: Dataset, fraction: float, *, key: str | None = None) -> Split:
-    """A stable split stratified by label: a row keeps its side as rows are appended.
+def split_holdout(dataset: Dataset, fraction: float, *, key: str | None = None, task: str = "classification") -> Split:
+    """A stable split: a row keeps its side as rows are appended (mlgate.evaluation.split.stable_split).
 
-    Rows without a label cannot train or score. `key` names a column whose value decides a row's
-    side (an id); without one, the row's content does (mlgate.evaluation.split.stable_split).
+    Stratified by label; a regression's target is spread by the hash in expectation only. Rows
+    without a target cannot train or score: dropped, and counted. `key` names a column whose value
+    decides a row's side (an id); without one, the row's content does.
     """
     labelled = dataset.frame[dataset.labels.notna()].reset_index(drop=True)
-    counts = labelled[dataset.target].value_counts()
-    if len(counts) < 2:
-        raise DataError(
-            f"column '{dataset.target}' has {len(counts)} distinct label(s); "
-            "a classifier needs at least 2"
-        )
-    rare = counts[counts < 2]
-    if not rare.empty:
-        raise DataError(
-            f"label(s) {list(rare.index)} of '{dataset.target}' occur only once; "
-            "a stratified holdout needs at least 2 rows per label"
-        )
+    if task == "regression":
+        if labelled[dataset.target].nunique() < 2:
+            raise DataError(f"column '{dataset.target}' has fewer than 2 distinct values; a regressor needs a varying target")
+    else:
+        _check_labels(labelled[dataset.target], dataset.target)
     try:
-        index = stable_split(labelled, dataset.target, fraction, key=key or None, stratify=True)
+        index = stable_split(labelled, dataset.target, fraction, key=key or None, stratify=task != "regression")
     except SplitError as error:
         raise DataError(str(error)) from None
     train, holdout = index.apply(labelled)
     return Split(
         train=Dataset(train.reset_index(drop=True), dataset.target),
         holdout=Dataset(holdout.reset_index(drop=True), dataset.target),
+        rows_without_target=len(dataset.frame) - len(labelled),
         labelled=Dataset(labelled, dataset.target),
         index=index,
     )
+
+
+def _check_labels(labels: pd.Series, target: str) -> None:
+    counts = labels.value_counts()
+    if len(counts) < 2:
+        raise DataError(f"column '{target}' has {len(counts)} distinct label(s); a classifier needs at least 2")
+    rare = counts[counts < 2]
+    if not rare.empty:
+        raise DataError(
+            f"label(s) {list(rare.index)} of '{target}' occur only once; "
+            "a stratified holdout needs at least 2 rows per label"
+        )

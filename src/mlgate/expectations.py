@@ -38,15 +38,24 @@ def read_suite(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def draft_suite(dataset: Dataset, name: str) -> dict[str, Any]:
-    """A starting suite describing `dataset` as it is now, with margins."""
+def draft_suite(dataset: Dataset, name: str, task: str | None = None) -> dict[str, Any]:
+    """A starting suite describing `dataset` as it is now, with margins.
+
+    A classification target gets its set of labels; a regression target (`task`, inferred
+    from the column when None) a numeric range, as a numeric feature does.
+    """
     import great_expectations as gx
     from great_expectations import expectations as gxe
 
+    from mlgate.task import REGRESSION, infer_task
+
     frame = dataset.frame
+    # A regression target is drafted as a numeric feature is: a range, not a set of labels.
+    numeric_target = (task or infer_task(frame[dataset.target]).task) == REGRESSION
     found = _table_expectations(gxe, frame)
     for column in frame.columns:
-        found += _column_expectations(gxe, frame[column], column, is_label=column == dataset.target)
+        found += _column_expectations(gxe, frame[column], column, is_label=column == dataset.target and not numeric_target,
+                                      is_target=column == dataset.target)
     suite = gx.ExpectationSuite(name=name, expectations=found)
     document = suite.to_json_dict()
     document.pop("id", None)
@@ -72,9 +81,9 @@ def _table_expectations(gxe, frame: pd.DataFrame) -> list:
     ]
 
 
-def _column_expectations(gxe, values: pd.Series, column: str, is_label: bool) -> list:
+def _column_expectations(gxe, values: pd.Series, column: str, is_label: bool, is_target: bool = False) -> list:
     """Nulls, then known values (labels, categories), then numeric type and range, for one column."""
-    found = [_null_expectation(gxe, values, column, is_label)]
+    found = [_null_expectation(gxe, values, column, is_target or is_label)]
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     distinct = values.dropna().unique()
     if is_label or (not numeric and len(distinct) <= MAX_CATEGORIES):

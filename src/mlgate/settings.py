@@ -41,13 +41,16 @@ class Settings:
     random_seed: int = 42
     # Folder holding one Great Expectations suite per dataset (`<dataset stem>.json`).
     expectations_dir: str = "gates/expectations"
+    # "classification", "regression", or "auto": inferred from the target column (mlgate.task says how).
+    task: str = "auto"
 
     # --- model ---
     # The function that builds the unfitted model, as `package.module:function`: it receives the
     # training features and these settings. The default, in model/pipeline.py, is the file to edit.
     pipeline: str = "model.pipeline:build_pipeline"
-    # Any scikit-learn-API classifier class as `module.ClassName` (lightgbm.LGBMClassifier and
-    # xgboost.XGBClassifier with the `boosting` extra); the default pipeline ends in it.
+    # Any scikit-learn-API classifier or regressor class as `module.ClassName` (lightgbm, xgboost with the
+    # `boosting` extra); the default pipeline ends in it. Left at this default, a regression task gets
+    # sklearn.ensemble.RandomForestRegressor.
     estimator: str = "sklearn.ensemble.RandomForestClassifier"
     # Keyword arguments for the estimator (random_state is set from random_seed).
     estimator_params: Mapping[str, Any] = field(
@@ -71,10 +74,17 @@ class Settings:
     threshold_straddle: str = "pass"
     # Two-sided confidence level of the threshold gates' intervals (Wilson, bootstrap).
     threshold_confidence_level: float = 0.95
+    # Regression: smallest holdout R² (a fraction of the target's variance explained; 0 is the mean's).
+    min_r2: float = 0.1
+    # Regression: largest holdout RMSE and MAE, in the target's unit; inf: no limit (the gate is not collected).
+    max_rmse: float = float("inf")
+    max_mae: float = float("inf")
     # Examples hypothesis draws per behavioural gate in a gate session.
     behaviour_max_examples: int = 60
     # Largest |probability difference| between the compiled model and scikit-learn (labels must be equal).
     compiled_parity_atol: float = 1e-9
+    # Largest |value difference| relative to scikit-learn's value for a compiled regressor.
+    compiled_parity_rtol: float = 1e-9
 
     # --- registry and outputs ---
     model_name: str = "mlgate-classifier"
@@ -133,6 +143,10 @@ class Settings:
     drift_window_half_life_seconds: float = 600.0
     # Below this many (decayed) rows in the window, PSI and shares read NaN: a tiny window is noise.
     drift_min_window_rows: int = 200
+
+    # --- batch scoring (`mlgate score`) ---
+    # Rows read, predicted and written at a time: memory grows with this, not with the file's length.
+    score_chunk_rows: int = 100_000
 
     # --- derived, never read from TOML ---
     # From MLFLOW_TRACKING_URI, else the SQLite file in the working folder.

@@ -40,7 +40,7 @@ _FRACTIONS = {
 _NON_NEGATIVE = {"champion_score_tolerance", "calibration_tolerance_nats"}
 # Settings whose empty string means "none".
 _MAY_BE_EMPTY = {"split_key"}
-_CHOICES = {"threshold_straddle": ("pass", "refuse")}
+_CHOICES = {"threshold_straddle": ("pass", "refuse"), "task": ("auto", "classification", "regression")}
 _PIPELINE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}
 
@@ -67,12 +67,14 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         )
     if expected is str and not value.strip() and name not in _MAY_BE_EMPTY:
         raise SettingsError(f"{where} is empty; give it a value")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise SettingsError(f"{where} is {value!r}; it must be one of: " + ", ".join(map(repr, _CHOICES[name])))
+    if name == "min_r2" and not value <= 1.0:
+        raise SettingsError(f"{where} is {value!r}; R² is at most 1")
     if name in _FRACTIONS and not 0.0 <= value <= 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
     if name == "holdout_fraction" and not 0.0 < value < 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
-    if name in _CHOICES and value not in _CHOICES[name]:
-        raise SettingsError(f"{where} is {value!r}; it must be one of {', '.join(_CHOICES[name])}")
     _check_number(name, value, where)
     if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
         raise SettingsError(
@@ -94,7 +96,7 @@ def _check_number(name: str, value: Any, where: str) -> None:
         raise SettingsError(f"{where} is {value!r}; a one-sided level must be above 0 and below 0.5")
     elif name == "threshold_confidence_level" and not 0.0 < value < 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
-    elif name not in _FRACTIONS and value <= 0:
+    elif name not in _FRACTIONS | {"min_r2"} and value <= 0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0")
 
 

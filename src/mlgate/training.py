@@ -12,18 +12,38 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
-from sklearn.base import is_classifier
+from sklearn.base import is_classifier, is_regressor
 from sklearn.pipeline import Pipeline
 
 from mlgate.data import Dataset
 from mlgate.labels import EncodedLabels, needs_encoded_labels
 from mlgate.settings import Settings, SettingsError
+from mlgate.task import CLASSIFICATION, REGRESSION, estimator_name, task_of
+
+# What each task calls its models, and one class that would do.
+KIND = {CLASSIFICATION: ("classifier", is_classifier), REGRESSION: ("regressor", is_regressor)}
+EXAMPLE = {CLASSIFICATION: "sklearn.ensemble.RandomForestClassifier", REGRESSION: "sklearn.ensemble.RandomForestRegressor"}
 
 
-def resolve_estimator(dotted: str, params: Mapping[str, Any]) -> type:
-    """The estimator class named in the settings (any scikit-learn-API classifier), checked before training."""
+def task_mismatch(built, task: str) -> str:
+    """Why `built` cannot serve `task` (a classifier for regression, or the reverse); empty when it can."""
+    kind, fits = KIND[task]
+    try:
+        if hasattr(built, "fit") and fits(built):
+            return ""
+        other = next((k for t, (k, test) in KIND.items() if t != task and hasattr(built, "fit") and test(built)), "")
+    except Exception:  # noqa: BLE001 - scikit-learn's tag lookup fails on objects that are no estimator
+        other = ""
+    what = f"a {other}" if other else f"not a scikit-learn-API {kind}"
+    flip = {CLASSIFICATION: REGRESSION, REGRESSION: CLASSIFICATION}[task]
+    fix = f"name a {kind} such as '{EXAMPLE[task]}'" + (f", or set task = \"{flip}\"" if other else "")
+    return f"{what}, but the task is {task}; {fix}"
+
+
+def resolve_estimator(dotted: str, params: Mapping[str, Any], task: str = CLASSIFICATION) -> type:
+    """The estimator class named in the settings (any scikit-learn-API model for `task`), checked before training."""
     module_name, _, class_name = dotted.rpartition(".")
-    example = "'sklearn.ensemble.RandomForestClassifier' or 'lightgbm.LGBMClassifier'"
+    example = f"'{EXAMPLE[task]}' or 'lightgbm.LGBM{KIND[task][0].capitalize()}'"
     try:
         estimator = getattr(importlib.import_module(module_name), class_name) if module_name else None
     except ImportError as error:
@@ -37,8 +57,9 @@ def resolve_estimator(dotted: str, params: Mapping[str, Any]) -> type:
         raise SettingsError(
             f"setting 'estimator' is {dotted!r}, which does not exist; use a class such as {example}"
         )
-    if not (inspect.isclass(estimator) and is_classifier(estimator())):
-        raise SettingsError(f"setting 'estimator' is {dotted!r}, which is not a classifier")
+    mismatch = task_mismatch(estimator() if inspect.isclass(estimator) else None, task)
+    if mismatch:
+        raise SettingsError(f"setting 'estimator' is {dotted!r}, {mismatch}")
     accepted = estimator().get_params()
     unknown = sorted(set(params) - set(accepted))
     # LightGBM and XGBoost pass **kwargs on to their booster: the booster judges those.
@@ -52,8 +73,12 @@ def resolve_estimator(dotted: str, params: Mapping[str, Any]) -> type:
 
 
 def estimator_from_settings(settings: Settings):
-    """An unfitted `estimator` with `estimator_params`, seeded by `random_seed` when it takes a seed."""
-    estimator_class = resolve_estimator(settings.estimator, settings.estimator_params)
+    """An unfitted `estimator` with `estimator_params`, seeded by `random_seed` when it takes a seed.
+
+    A regression task whose `estimator` is left at the classifier default gets mlgate.task.DEFAULT_REGRESSOR.
+    """
+    task = task_of(settings).task
+    estimator_class = resolve_estimator(estimator_name(settings, task), settings.estimator_params, task)
     params = dict(settings.estimator_params)
     if "random_state" in estimator_class().get_params():
         params.setdefault("random_state", settings.random_seed)
@@ -80,16 +105,14 @@ def resolve_pipeline(dotted: str) -> Callable[[pd.DataFrame, Settings], Any]:
 
 
 def build_model(features: pd.DataFrame, settings: Settings):
-    """What the `pipeline` function returns for these features, checked to be an unfitted classifier."""
+    """What the `pipeline` function returns for these features, checked to be an unfitted model for the task."""
     built = resolve_pipeline(settings.pipeline)(features, settings)
-    try:
-        classifier = hasattr(built, "fit") and is_classifier(built)
-    except Exception:  # noqa: BLE001 - scikit-learn's tag lookup fails on objects that are no estimator
-        classifier = False
-    if not classifier:
+    task = task_of(settings).task
+    mismatch = task_mismatch(built, task)
+    if mismatch:
         raise SettingsError(
-            f"setting 'pipeline' is {settings.pipeline!r}, which returned {type(built).__name__}, not a "
-            "scikit-learn-API classifier; return an unfitted classifier or a Pipeline ending in one"
+            f"setting 'pipeline' is {settings.pipeline!r}, which returned {type(built).__name__}: {mismatch} "
+            f"(return an unfitted {KIND[task][0]} or a Pipeline ending in one)"
         )
     return built
 
@@ -110,7 +133,7 @@ def check_pipeline(sample: pd.DataFrame, settings: Settings) -> None:
 def with_encoded_labels(model):
     """The model, its final classifier wrapped in EncodedLabels when it takes labels 0..n-1 only."""
     final = model.steps[-1][1] if isinstance(model, Pipeline) else model
-    if not needs_encoded_labels(final):
+    if not (is_classifier(final) and needs_encoded_labels(final)):
         return model
     if isinstance(model, Pipeline):
         return Pipeline([*model.steps[:-1], (model.steps[-1][0], EncodedLabels(final))], memory=model.memory)
@@ -137,16 +160,16 @@ def as_model_input(features: pd.DataFrame) -> pd.DataFrame:
 
 
 def as_served_input(features: pd.DataFrame) -> pd.DataFrame:
-    """Rows as the model is logged, compiled and served taking them: integer columns as doubles.
+    """Rows as the model is logged, compiled and served taking them.
 
-    The signature is inferred from these rows. An integer column in it could
-    not hold a missing value (MLflow's schema has no nullable integer), so a
-    caller with a blank `tenure` would be refused, though the pipeline imputes
-    it; MLflow's own advice is to declare such columns as doubles.
+    The signature is inferred from these rows, and MLflow's schema refuses
+    int64 input for a column declared double ("Can not safely convert int64 to
+    float64"): pyfunc, `mlflow models predict` and `spark_udf` on the training
+    CSV's own frame would fail. So an integer column stays an integer (`long`);
+    a column with gaps is float64 already and is declared double, MLflow's own
+    advice. mlgate's server still takes a null in a `long` column (payload.py).
     """
-    features = as_model_input(features)
-    integers = [c for c in features.columns if pd.api.types.is_integer_dtype(features[c].dtype)]
-    return features.astype({c: "float64" for c in integers}) if integers else features
+    return as_model_input(features)
 
 
 def train_model(train: Dataset, settings: Settings):

@@ -42,6 +42,7 @@ _COUNTERS_AND_GAUGES = {
     "mlgate_feature_drift_psi",
     "mlgate_prediction_share",
     "mlgate_prediction_reference_share",
+    "mlgate_prediction_drift_psi",
     "mlgate_drift_window_rows",
 }
 _HISTOGRAMS = {"mlgate_inference_request_duration_seconds", "mlgate_inference_payload_rows"}

@@ -65,7 +65,10 @@ def register_model(folder: Path, frame, target: str, model_name: str = "mlgate-c
     extra_files = sorted(compiled.save(folder / "compiled").iterdir()) if compiled is not None else []
     # And with its drift profile (of the whole table: no holdout here), so our server exports drift gauges.
     features = as_model_input(dataset.features)
-    profile = build_profile(features, model.predict(features), bins=settings.drift_profile_bins)
+    from sklearn.base import is_regressor
+
+    profile = build_profile(features, model.predict(features), bins=settings.drift_profile_bins,
+                            values=is_regressor(model))
     (folder / "profile").mkdir(exist_ok=True)
     extra_files.append(folder / "profile" / PROFILE_FILE)
     extra_files[-1].write_text(profile.to_json(), encoding="utf-8")

@@ -249,19 +249,22 @@ def corrupted_csv(green, breast_cancer_frame) -> str:
     return "corrupt/cancer.csv"
 
 
+def refused_session(green, green_store, registry_before, csv: str) -> str:
+    """A session on `csv` after the green one: refused, the registry untouched, only the report written."""
+    result = green.project.run_gates("--mlgate-dataset", csv, timeout=TIMEOUT_SECONDS)
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
+    assert "Promoted nothing" in output(result)
+    assert registry_now(green_store) == registry_before
+    assert names_in(green.project.artifacts) == REPORT_ONLY
+    return output(result)
+
+
 def test_corrupted_column_fails_data_gate_names_column_and_values(green, green_store, registry_before, corrupted_csv):
     project = green.project
-
-    result = project.run_gates("--mlgate-dataset", corrupted_csv, timeout=TIMEOUT_SECONDS)
-
-    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
-    text = output(result)
+    text = refused_session(green, green_store, registry_before, corrupted_csv)
     assert "failed on column 'mean radius'" in text
     assert "3 unexpected value(s), e.g. [nan, nan, nan]" in text
     assert "2 unexpected value(s), e.g. [987.5, 987.5]" in text
-    assert "Promoted nothing" in text
-    assert registry_now(green_store) == registry_before
-    assert names_in(project.artifacts) == REPORT_ONLY
     failed = {g["name"] for g in gate_report(project.artifacts)["gates"] if g["status"] != "passed"}
     assert failed == {
         "test_expectation_holds[column_values_to_not_be_null[mean radius]]",
@@ -295,15 +298,8 @@ def test_shifted_training_data_fails_the_drift_gate_names_feature_and_bins(
     green, green_store, registry_before, shifted_csv
 ):
     project = green.project
-
-    result = project.run_gates("--mlgate-dataset", shifted_csv, timeout=TIMEOUT_SECONDS)
-
-    assert result.returncode == pytest.ExitCode.TESTS_FAILED, output(result)
-    text = output(result)
+    text = refused_session(green, green_store, registry_before, shifted_csv)
     assert "drifted from champion version 1's training data over max_training_drift_psi (0.25): 'mean radius' PSI" in text
-    assert "Promoted nothing" in text
-    assert registry_now(green_store) == registry_before
-    assert names_in(project.artifacts) == REPORT_ONLY
     report = gate_report(project.artifacts)
     assert [g["name"] for g in report["gates"] if g["status"] != "passed"] == ["test_training_drift_within_budget"]
     worst = report["drift"]["features"][0]

@@ -44,6 +44,7 @@ ALERT_THRESHOLDS = [
     ("MlgateErrorRatioHigh", ">", "max_error_ratio"),
     ("MlgateModelAccuracyBelowMinimum", "<", "min_holdout_accuracy"),
     ("MlgateFeatureDrift", ">", "max_serving_drift_psi"),
+    ("MlgatePredictionDrift", ">", "max_serving_drift_psi"),
     ("MlgatePredictionShift", ">", "max_prediction_share_shift"),
 ]
 # (panel title, setting): the panel's red threshold is the setting.
@@ -139,6 +140,7 @@ def test_required_alerts_exist(alerts: dict[str, dict[str, Any]]) -> None:
         "MlgateModelAccuracyBelowMinimum",
         "MlgateNoTraffic",
         "MlgateFeatureDrift",
+        "MlgatePredictionDrift",
         "MlgatePredictionShift",
     } <= set(alerts)
 

@@ -66,3 +66,15 @@ def test_a_missing_dataset_is_one_error_naming_it_and_nothing_is_written(team):
     with pytest.raises(SettingsError, match="data/absent.csv"):
         init_project(team, "data/absent.csv", "y")
     assert not (team / "gates").exists()
+
+
+def test_conda_env_takes_its_dependencies_from_pyproject_alone():
+    """One list of dependencies: conda.yaml names only Python, pip and mlgate itself (with an extra)."""
+    import yaml
+
+    env = yaml.safe_load((ROOT / "conda.yaml").read_text())
+    (pip,) = [entry["pip"] for entry in env["dependencies"] if isinstance(entry, dict)]
+    assert pip == ["-e .[boosting]"]
+    assert [d for d in env["dependencies"] if isinstance(d, str)] == ["python=3.11", "pip"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert "boosting" in extras

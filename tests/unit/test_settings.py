@@ -147,7 +147,7 @@ BAD_VALUES = {
     "holdout of everything": ("holdout_fraction = 1.0", ["'holdout_fraction'", "above 0 and below 1"]),
     "non-positive count": ("max_batch_rows = 0", ["'max_batch_rows'", "above 0"]),
     "empty text": ('model_name = "  "', ["'model_name'", "empty"]),
-    "a straddle rule not offered": ('threshold_straddle = "toss"', ["'threshold_straddle'", "pass, refuse"]),
+    "a straddle rule not offered": ('threshold_straddle = "toss"', ["'threshold_straddle'", "'pass', 'refuse'"]),
     "a two-sided champion level": ("champion_significance_level = 0.5", ["'champion_significance_level'", "below 0.5"]),
     "a confidence of 1": ("threshold_confidence_level = 1.0", ["'threshold_confidence_level'", "below 1"]),
     "a negative margin in nats": ("calibration_tolerance_nats = -0.01", ["'calibration_tolerance_nats'", "0 or above"]),
@@ -195,7 +195,7 @@ def test_invalid_toml_is_refused_with_its_path(tmp_path):
     [
         ("sklearn.ensemble.RandomForrestClassifier", {}, "does not exist"),
         ("catboostx.CatBoostClassifier", {}, "cannot be imported"),
-        ("sklearn.linear_model.LinearRegression", {}, "not a classifier"),
+        ("sklearn.linear_model.LinearRegression", {}, "a regressor, but the task is classification"),
         ("sklearn.ensemble.RandomForestClassifier", {"n_trees": 10}, "['n_trees']"),
     ],
     ids=["misspelt class", "module not installed", "a regressor", "unknown parameter"],

@@ -101,7 +101,7 @@ def test_user_pipeline_with_an_added_feature_column_trains_and_predicts(user_mod
 @pytest.mark.parametrize(
     "function, named",
     [("absent_module_xyz:build", "cannot be imported"), ("{m}:missing", "has no function 'missing'"),
-     ("{m}:regressor", "returned LinearRegression, not a scikit-learn-API classifier"),
+     ("{m}:regressor", "returned LinearRegression: a regressor, but the task is classification"),
      ("{m}:raises", "raised KeyError")],
     ids=["module not importable", "no such function", "not a classifier", "function raises"],
 )

@@ -68,8 +68,13 @@ def compile_model(pipeline, example) -> Compilation:
     the column order. A step with no translation gives `compiled=None` and a
     reason naming the step; nothing else is caught.
     """
+    from sklearn.base import is_regressor
     from sklearn.pipeline import Pipeline
 
+    if is_regressor(pipeline):  # its graph ends in a value, not class probabilities
+        from mlgate.compiler.regressors import compile_regressor
+
+        return compile_regressor(pipeline, example)
     if not isinstance(pipeline, Pipeline) or len(pipeline.steps) != 2:
         return Compilation(None, f"the model is a {type(pipeline).__name__}, not a Pipeline(preprocess, estimator)")
     (prep_name, preprocess), (est_name, estimator) = pipeline.steps

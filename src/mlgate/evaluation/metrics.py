@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
+from sklearn.base import is_regressor
 
 from mlgate.data import Dataset
 from mlgate.training import as_model_input
@@ -51,7 +52,12 @@ def _roc_auc(labels: pd.Series, proba: np.ndarray, classes: np.ndarray) -> float
         return math.nan
 
 
-def compute_metrics(model, holdout: Dataset) -> HoldoutMetrics:
+def compute_metrics(model, holdout: Dataset):
+    """HoldoutMetrics for a classifier; a regressor's are mlgate.evaluation.regression.RegressionMetrics."""
+    if is_regressor(model):
+        from mlgate.evaluation.regression import compute_regression_metrics
+
+        return compute_regression_metrics(model, holdout)
     features = as_model_input(holdout.features)
     predicted = model.predict(features)
     proba = model.predict_proba(features)
@@ -117,6 +123,10 @@ def write_reports(
 
 def write_texts(metrics: HoldoutMetrics, folder: Path, names: dict[str, str] | None = None) -> list[Path]:
     """classification_report.txt and metrics.json (classes named): cheap, written by every session that scores."""
+    if not isinstance(metrics, HoldoutMetrics):
+        from mlgate.evaluation.regression import write_regression_texts
+
+        return write_regression_texts(metrics, folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = [folder / "classification_report.txt", folder / "metrics.json"]
     written[0].write_text(metrics.report_text, encoding="utf-8")
@@ -133,6 +143,10 @@ def write_plots(
 
     matplotlib costs seconds, so only a promoting session draws them.
     """
+    if not isinstance(metrics, HoldoutMetrics):
+        from mlgate.evaluation.regression_plots import write_regression_plots
+
+        return write_regression_plots(model, holdout, folder, title)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -95,9 +95,18 @@ class Profile:
     label_shares: tuple[float, ...]
     rows: int  # training rows profiled
     holdout_rows: int
+    # A regressor's: the inner edges of its holdout predictions' quantile bins; `labels` then name those bins.
+    prediction_edges: tuple[float, ...] = ()
 
     def feature(self, name: str) -> FeatureProfile | None:
         return next((f for f in self.features if f.name == name), None)
+
+    @property
+    def prediction_bins(self) -> FeatureProfile | None:
+        """A regressor's predictions binned as a numeric feature; None for a classifier (labels are labels)."""
+        if not self.prediction_edges:
+            return None
+        return FeatureProfile("prediction", "numeric", self.labels, self.label_shares, edges=self.prediction_edges)
 
     def to_json(self) -> str:
         document = {
@@ -107,6 +116,7 @@ class Profile:
             "training_rows": self.rows,
             "holdout_rows": self.holdout_rows,
             "predicted_label_shares": dict(zip(self.labels, self.label_shares, strict=True)),
+            **({"prediction_edges": list(self.prediction_edges)} if self.prediction_edges else {}),
             "features": [
                 {
                     "name": f.name,
@@ -145,6 +155,7 @@ class Profile:
                 label_shares=tuple(float(s) for s in labels.values()),
                 rows=int(document["training_rows"]),
                 holdout_rows=int(document["holdout_rows"]),
+                prediction_edges=tuple(float(e) for e in document.get("prediction_edges", ())),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             if isinstance(error, ProfileError):
@@ -191,16 +202,27 @@ def profile_feature(name: str, column: pd.Series, bins: int = DEFAULT_BINS,
 
 
 def build_profile(features: pd.DataFrame, holdout_predictions, bins: int = DEFAULT_BINS,
-                  max_categories: int = DEFAULT_MAX_CATEGORIES, holdout_rows: int | None = None) -> Profile:
-    """The reference profile of a training table and the labels a model predicts on its holdout."""
-    predicted = pd.Series(np.asarray(holdout_predictions)).map(str)
-    counts = predicted.value_counts(sort=False).sort_index()
+                  max_categories: int = DEFAULT_MAX_CATEGORIES, holdout_rows: int | None = None,
+                  values: bool = False) -> Profile:
+    """The reference profile of a training table and what a model predicts on its holdout.
+
+    A classifier's predicted labels are shared out as they are; a regressor's
+    (`values`) by quantile bins of its holdout predictions, as a numeric feature.
+    """
+    if values:
+        binned = profile_feature("prediction", pd.Series(np.asarray(holdout_predictions, dtype=np.float64)), bins)
+        labels, shares, edges = binned.bins, binned.shares, binned.edges
+    else:
+        predicted = pd.Series(np.asarray(holdout_predictions)).map(str)
+        counts = predicted.value_counts(sort=False).sort_index()
+        labels, shares, edges = tuple(counts.index), tuple(float(c) for c in counts / counts.sum()), ()
     return Profile(
         features=tuple(profile_feature(str(n), features[n], bins, max_categories) for n in features.columns),
-        labels=tuple(counts.index),
-        label_shares=tuple(float(c) for c in counts / counts.sum()),
+        labels=labels,
+        label_shares=shares,
         rows=len(features),
-        holdout_rows=len(predicted) if holdout_rows is None else holdout_rows,
+        holdout_rows=len(holdout_predictions) if holdout_rows is None else holdout_rows,
+        prediction_edges=edges,
     )
 
 
@@ -243,7 +265,12 @@ class FeatureDrift:
 
 
 def feature_drift(reference: FeatureProfile, values) -> FeatureDrift:
-    counts = np.bincount(reference.bin_ids(values), minlength=len(reference.bins)).astype(np.float64)
+    return drift_of_counts(reference, np.bincount(reference.bin_ids(values), minlength=len(reference.bins)))
+
+
+def drift_of_counts(reference: FeatureProfile, counts) -> FeatureDrift:
+    """The drift of rows counted per bin of `reference`: what chunked scoring adds up chunk by chunk."""
+    counts = np.asarray(counts, dtype=np.float64)
     actual = counts / counts.sum() if counts.sum() else counts
     terms = psi_terms(reference.shares, counts) if counts.sum() else np.full(len(reference.bins), math.nan)
     order = np.argsort(-np.nan_to_num(terms, nan=0.0), kind="stable")[:MOVED_BINS_SHOWN]

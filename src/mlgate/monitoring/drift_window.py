@@ -42,6 +42,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from mlgate.monitoring.drift import Profile, is_missing, psi_terms
+from mlgate.monitoring.drift import psi as psi_of
 
 FILE_PREFIX = "drift_"
 # Two header cells: t0 (the time weights are relative to) and the decayed row count.
@@ -130,6 +131,9 @@ class DriftWindow:
         state[1] += len(ids[0]) * weight
 
     def _label_ids(self, labels) -> np.ndarray:
+        bins = self.profile.prediction_bins
+        if bins is not None:  # a regressor: each value's quantile bin of the holdout predictions
+            return bins.bin_ids(np.asarray(labels, dtype=np.float64)) + self.offsets[-2]
         index, other = self.label_index, self.label_other
         values = labels.tolist() if hasattr(labels, "tolist") else labels
         return np.fromiter((index.get(str(v), other) for v in values), dtype=np.int64, count=len(values))
@@ -215,4 +219,12 @@ class DriftCollector(Collector):
         for k, label in enumerate((*profile.labels, OTHER_LABEL)):
             shares.add_metric([label], float(predicted[k] / rows) if enough else math.nan)
             reference.add_metric([label], profile.label_shares[k] if k < len(profile.labels) else 0.0)
-        yield from (size, psi, shares, reference)
+        drift = GaugeMetricFamily(
+            "mlgate_prediction_drift_psi",
+            "PSI of the window's predictions (labels; a regressor's value bins) against the served model's holdout "
+            f"predictions; NaN below {window.min_rows:g} rows.",
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = psi_of(np.append(profile.label_shares, 0.0), predicted) if enough else math.nan
+        drift.add_metric([], value)
+        yield from (size, psi, shares, reference, drift)

@@ -64,6 +64,8 @@ PAYLOAD_ROWS_BUCKETS = tuple(float(2**power) for power in range(11))  # 1, 2, 4,
 # A classifier has a handful of classes; past this many distinct values the
 # upstream is not one, and further values are counted under OVERFLOW_LABEL.
 MAX_PREDICTION_LABELS = 64
+# A regressor's value buckets when it carries no drift profile: decades either side of zero.
+VALUE_BUCKETS = (-1e4, -1e3, -1e2, -10.0, -1.0, 0.0, 1.0, 10.0, 1e2, 1e3, 1e4)
 OVERFLOW_LABEL = "__other__"
 # Where the middleware leaves a per-request RequestOutcome for the app below it.
 SCOPE_KEY = "mlgate.request"
@@ -126,6 +128,9 @@ class ServingMetrics:
         self._declare_model_series(target)
         self._model_identity: tuple[str, str, str, str] | None = None
         self.drift = None  # a mlgate.monitoring.drift_window.DriftWindow, once track_drift is called
+        # A regressor's predictions as a histogram of values (set_model); a classifier's are counted by label.
+        self.values: Histogram | None = None
+        self._target = target
         self._registry = registry
         # Label children cached by value: `.labels()` takes a lock and builds
         # tuples, which the per-request path should not pay for.
@@ -230,15 +235,38 @@ class ServingMetrics:
         values = labels.tolist() if hasattr(labels, "tolist") else list(labels)
         if not values:
             return
+        if self.values is not None:
+            observe = self.values.observe
+            for value in values:
+                observe(value)
+        else:
+            self._count_labels(values)
+        self.payload_rows.observe(len(values))
+        if self.drift is not None and columns is not None:
+            self.drift.fold(columns.arrays, columns.block, values)
+
+    def _count_labels(self, values: list) -> None:
         try:
             tally = Tally(values)  # count first, stringify each distinct label once
         except TypeError:  # unhashable predictions (lists, dicts): count their text
             tally = Tally(map(str, values))
         for label, count in tally.items():
             self._prediction_counter(str(label)).inc(count)
-        self.payload_rows.observe(len(values))
-        if self.drift is not None and columns is not None:
-            self.drift.fold(columns.arrays, columns.block, values)
+
+    def _watch_values(self, servable) -> None:
+        """A regressor's histogram, its buckets the quantile edges of its holdout predictions (its drift profile)."""
+        from sklearn.base import is_regressor
+
+        if self.values is not None or not is_regressor(getattr(servable, "model", None)):
+            return
+        profile = getattr(servable, "drift_profile", None)
+        edges = tuple(profile.prediction_edges) if profile is not None else ()
+        self.values = Histogram(
+            "mlgate_prediction_value",
+            "A regressor's predicted values; bucket bounds are quantiles of its holdout predictions (target's unit).",
+            buckets=edges or VALUE_BUCKETS,
+            registry=self._target,
+        )
 
     def set_model(self, servable) -> None:
         """The served model's identity and the gate values recorded on its registered version."""
@@ -249,6 +277,7 @@ class ServingMetrics:
             if not self.multiprocess:  # file-backed values cannot be removed
                 self.model_info.remove(*previous)
         self.model_info.labels(*identity).set(1)
+        self._watch_values(servable)
         scores = getattr(servable, "gate_scores", None) or {}
         for score, gauge in self.gate_gauges.items():
             gauge.set(scores.get(score, math.nan))

@@ -21,6 +21,7 @@ MARKERS = (
     "model_gate: model thresholds, the champion comparison and behaviour",
     "perf_gate: serving and exporter latency budgets (pytest-benchmark)",
     "mlgate_not_declared: a gate that does not exist for this dataset; dropped at collection",
+    "mlgate_limit(setting): a gate that exists only when that limit setting is finite",
 )
 
 
@@ -40,7 +41,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if gates_requested(config):
         from mlgate.plugin import session
 
+        from mlgate.plugin import task_gates
+
         config.pluginmanager.register(session, "mlgate-session")
+        config.pluginmanager.register(task_gates, "mlgate-task-gates")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -86,3 +86,4 @@ class Findings:
     # Each model gate's checks: estimate, interval, rows, threshold or margin, verdict (plugin/evidence.py).
     evidence: list[dict[str, Any]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)  # ECE per model, the reliability diagram
+    task: dict[str, Any] = field(default_factory=dict)  # task, why, rows_without_target (the split fixture)

@@ -30,6 +30,7 @@ def trained_model(
     from mlgate import tracking
     from mlgate.data import fingerprint
     from mlgate.provenance import git_state, pipeline_source_sha256
+    from mlgate.task import estimator_name, task_of
     from mlgate.training import train_model
 
     started = time.perf_counter()
@@ -38,7 +39,8 @@ def trained_model(
         "dataset": settings.dataset_shown,
         "target": settings.target,
         "pipeline": settings.pipeline,
-        "estimator": settings.estimator,
+        "task": task_of(settings).task,
+        "estimator": estimator_name(settings, task_of(settings).task),
         "holdout_fraction": settings.holdout_fraction,
         "random_seed": settings.random_seed,
         "train_rows": len(split.train.frame),
@@ -65,6 +67,20 @@ def trained_model(
     return model
 
 
+def _disagreement(model, compiled, frame, settings: Settings) -> str:
+    """How the compiled model differs from scikit-learn beyond its tolerance on `frame`; empty when it does not."""
+    from mlgate.evaluation.regression import value_parity
+    from mlgate.serving.compiled import parity
+
+    if compiled.task == "regression":
+        values = value_parity(model, compiled, frame)
+        return "" if values.within(settings.compiled_parity_rtol) else f"max relative difference {values.max_rel_diff:.3g}"
+    checked = parity(model, compiled, frame)
+    if checked.within(settings.compiled_parity_atol):
+        return ""
+    return f"{checked.label_mismatches} label(s) differ, max |probability difference| {checked.max_abs_proba_diff:.3g}"
+
+
 @pytest.fixture(scope="session")
 def compilation(trained_model, split: Split, settings: Settings, gate_run: str, candidate: Candidate, findings: Findings):
     """The candidate compiled to ONNX for serving, or why not: what the server will run.
@@ -76,7 +92,7 @@ def compilation(trained_model, split: Split, settings: Settings, gate_run: str, 
     """
     from mlgate import tracking
     from mlgate.compiler.translate import compile_model
-    from mlgate.serving.compiled import Compilation, parity
+    from mlgate.serving.compiled import Compilation
     from mlgate.serving.predict import engine_of
 
     started = time.perf_counter()
@@ -85,13 +101,10 @@ def compilation(trained_model, split: Split, settings: Settings, gate_run: str, 
     except Exception as error:  # a bug in mlgate's compiler must not cost the user a promotion
         result = Compilation(None, f"mlgate's compiler failed ({type(error).__name__}: {error}); serving scikit-learn")
     if result.compiled is not None:
-        checked = parity(trained_model, result.compiled, as_model_input(split.train.features))
-        if not checked.within(settings.compiled_parity_atol):
+        why = _disagreement(trained_model, result.compiled, as_model_input(split.train.features), settings)
+        if why:
             result = Compilation(
-                None,
-                f"the compiled model disagrees with scikit-learn on the training rows ({checked.label_mismatches} "
-                f"label(s) differ, max |probability difference| {checked.max_abs_proba_diff:.3g}); serving "
-                "scikit-learn",
+                None, f"the compiled model disagrees with scikit-learn on the training rows ({why}); serving scikit-learn"
             )
     candidate.compilation = result
     findings.serving = {
@@ -125,7 +138,7 @@ def holdout_metrics(
     tracking.log_values(candidate.client, gate_run, metrics=scalars)
     tracking.log_files(candidate.client, gate_run, reports_dir, "reports")
     candidate.reports_dir = reports_dir
-    candidate.quality = {k: scalars[k] for k in ("accuracy", "macro_f1", "roc_auc") if k in scalars}
+    candidate.quality = {k: scalars[k] for k in ("accuracy", "macro_f1", "roc_auc", "rmse", "mae", "r2") if k in scalars}
     candidate.draw_plots = lambda folder, version: write_plots(
         trained_model, split.holdout, metrics, folder, plot_title(settings.model_name, version, settings.dataset_shown), names
     )
@@ -148,8 +161,11 @@ def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings
     from mlgate import tracking
     from mlgate.monitoring.drift import PROFILE_FILE, build_profile
 
+    from sklearn.base import is_regressor
+
     profile = build_profile(
-        as_model_input(split.train.features), trained_model.predict(holdout_frame), bins=settings.drift_profile_bins
+        as_model_input(split.train.features), trained_model.predict(holdout_frame), bins=settings.drift_profile_bins,
+        values=is_regressor(trained_model),
     )
     path = tmp_path_factory.mktemp("profile") / PROFILE_FILE
     path.write_text(profile.to_json(), encoding="utf-8")

@@ -86,6 +86,8 @@ def finish_session(session: pytest.Session, exitstatus: int) -> None:
         report, verdict = _promote(settings, candidate, findings, report, trusted, artifacts)
     if not report.promoted:
         verdict = _refuse(session, settings, report, artifacts)
+    if findings.task:
+        verdict.insert(0, f"Task: {findings.task['task']} ({findings.task['why']}).")
     verdict += [f"Tagged {settings.model_name} version {v} abandoned: {why}." for v, why in report.abandoned.items()]
     verdict += _record_on_run(settings, candidate, report, artifacts)
     if findings.data_verdict.get("cached_from"):
@@ -115,6 +117,7 @@ def _gate_report(settings, candidate: Candidate, findings: Findings, results: li
         split=findings.split,
         evidence=findings.evidence,
         calibration=findings.calibration,
+        task=findings.task,
     )
 
 

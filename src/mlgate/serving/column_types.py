@@ -2,7 +2,12 @@
 
 Values are checked against the model's signature more strictly than MLflow
 does: a string in a numeric column or 1.5 in an integer column is refused
-rather than cast or truncated.
+rather than cast or truncated. Looser in one way: an integer column (`long`,
+`integer`) takes null, and every integer column reaches the model as float64
+with NaN for missing. The signature declares a gap-free integer column `long`
+so that MLflow's own routes take the training CSV's int64 frame, yet the
+pipeline imputes a gap there as in any number column: a caller with a blank
+`year` is answered.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ KINDS = {
     "boolean": "true or false",
     "string": "a string",
 }
+# The largest magnitude an integer column's type holds.
+INT_LIMITS = {kind: float(np.iinfo(dtype).max) for kind, dtype in _INTS.items()}
 NUMBER_TYPES = frozenset({int, float, type(None)})
 # The largest magnitude a number may have. The default forest predicts in float32 (max 3.4e38)
 # after StandardScaler divides by the column's spread, which can be far below 1: a value near
@@ -63,7 +70,7 @@ def _is_number(value) -> bool:
 
 
 def _is_integer(value) -> bool:
-    return type(value) is int or (type(value) is float and value.is_integer())
+    return type(value) is int or (type(value) is float and value.is_integer()) or value is None
 
 
 def _is_text(value) -> bool:
@@ -94,7 +101,7 @@ def column_array(name: str, kind: str, values: Sequence, from_text: bool) -> np.
             if isinstance(value, (int, float, str))
             else type(value).__name__
         )
-        nullable = " or null" if kind in _FLOATS or kind == "string" else ""
+        nullable = "" if kind == "boolean" else " or null"
         raise schema_error(
             f"column '{name}' takes {KINDS[kind]} (type '{kind}'), but row {row} holds {shown}; "
             f"send {KINDS[kind]}{nullable}"
@@ -113,10 +120,14 @@ def column_array(name: str, kind: str, values: Sequence, from_text: bool) -> np.
             )
         return array.astype(_FLOATS[kind], copy=False)
     if kind in _INTS:
+        # float64, NaN for missing: see the module's docstring.
         try:
-            return np.array(values, dtype=_INTS[kind])
-        except OverflowError:
-            raise schema_error(f"column '{name}' holds a value too large for its type '{kind}'") from None
+            array = np.array(values, dtype=np.float64)
+        except OverflowError:  # past float64's range, e.g. 10**400
+            array = np.array([math.inf], dtype=np.float64)
+        if (np.abs(array) > INT_LIMITS[kind]).any():
+            raise schema_error(f"column '{name}' holds a value too large for its type '{kind}'")
+        return array
     # Categories go to the model as plain objects, missing ones as NaN: as `as_model_input` trained it.
     array = np.empty(len(values), dtype=object)
     array[:] = [np.nan if v is None else v for v in values]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mlgate.serving.client_errors import schema_error
-from mlgate.serving.column_types import KINDS, MAX_ABS_NUMBER, NUMBER_TYPES, column_array
+from mlgate.serving.column_types import INT_LIMITS, KINDS, MAX_ABS_NUMBER, NUMBER_TYPES, column_array
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,19 @@ class InputSchema:
     # Derived once rather than per request; `index` is shared by every frame
     # because pandas 3 takes ~90 us to build a string Index from a list.
     names: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    all_double: bool = field(init=False, repr=False, compare=False)
+    # Every column double, long or integer: a request may become one float64 block.
+    all_numeric: bool = field(init=False, repr=False, compare=False)
+    # The block's integer columns (positions) and the magnitude each may hold.
+    integer_positions: np.ndarray = field(init=False, repr=False, compare=False)
+    integer_limits: np.ndarray = field(init=False, repr=False, compare=False)
     index: pd.Index = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "names", tuple(n for n, _ in self.columns))
-        object.__setattr__(self, "all_double", all(t == "double" for _, t in self.columns))
+        object.__setattr__(self, "all_numeric", all(t == "double" or t in INT_LIMITS for _, t in self.columns))
+        integers = [(i, INT_LIMITS[t]) for i, (_, t) in enumerate(self.columns) if t in INT_LIMITS]
+        object.__setattr__(self, "integer_positions", np.array([i for i, _ in integers], dtype=np.intp))
+        object.__setattr__(self, "integer_limits", np.array([m for _, m in integers], dtype=np.float64))
         object.__setattr__(self, "index", pd.Index(self.names))
 
     @classmethod
@@ -69,7 +76,7 @@ class Columns:
     """A checked request: one typed array per model column, in the schema's order.
 
     `block` is the same values as one float64 matrix (rows x columns) when every
-    column is double: the cheapest form for both a DataFrame and a compiled model.
+    column is double or integer: the cheapest form for a DataFrame and a compiled model.
     """
 
     schema: InputSchema
@@ -107,8 +114,8 @@ class Columns:
 def typed_columns(
     rows: list[list] | None, columns: list[list] | None, schema: InputSchema, from_text: bool
 ) -> Columns:
-    """Rows or columns in schema order to typed columns; one float block when every column is double."""
-    if schema.all_double and not from_text:
+    """Rows or columns in schema order to typed columns; one float block when every column is a number."""
+    if schema.all_numeric and not from_text:
         values = rows if rows is not None else columns
         if {type(v) for line in values for v in line} <= NUMBER_TYPES:
             try:
@@ -117,10 +124,20 @@ def typed_columns(
                 block = None  # an integer past float64's range: the column check names it
             if block is not None and not (np.abs(block) > MAX_ABS_NUMBER).any():
                 block = block if rows is not None else np.ascontiguousarray(block.T)
-                return Columns(schema, tuple(block.T), block)
+                if _whole_where_integer(block, schema):
+                    return Columns(schema, tuple(block.T), block)
     if columns is None:
         columns = [list(c) for c in zip(*rows, strict=True)]
     arrays = tuple(
         column_array(n, t, values, from_text) for (n, t), values in zip(schema.columns, columns, strict=True)
     )
     return Columns(schema, arrays)
+
+
+def _whole_where_integer(block: np.ndarray, schema: InputSchema) -> bool:
+    """Whether the block's integer columns hold whole numbers in range or NaN; else the column check names the cell."""
+    if not schema.integer_positions.size:
+        return True
+    values = block[:, schema.integer_positions]
+    whole = np.isnan(values) | ((values == np.floor(values)) & (np.abs(values) <= schema.integer_limits))
+    return bool(whole.all())

@@ -125,6 +125,9 @@ class CompiledModel:
         classes = meta["classes"]
         self.classes_: np.ndarray = np.array(classes["values"], dtype=np.dtype(classes["dtype"]))
         self._encoders = tuple(_category_encoder(self.categories[c]) for c in self.categorical)
+        # A regressor's graph gives one value per row ("predictions"), a classifier's the class probabilities.
+        self.task: str = meta.get("task", "classification")
+        self._values = self.task == "regression"
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
@@ -188,8 +191,9 @@ class CompiledModel:
         return self._run(self._output, self.feed(columns))[0]
 
     def predict_columns(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Labels: `classes_` at each row's largest probability, the first on a tie."""
-        return self.classes_.take(self._run(self._output, self.feed(columns))[0].argmax(axis=1))
+        """Labels: `classes_` at each row's largest probability, the first on a tie; a regressor's values."""
+        out = self._run(self._output, self.feed(columns))[0]
+        return out[:, 0] if self._values else self.classes_.take(out.argmax(axis=1))
 
     # -- DataFrame convenience (gates, parity): not the hot path
 

@@ -21,7 +21,7 @@ REPORT_FILE = "gate_report.json"
 METRICS_FILE = "metrics.json"
 MODEL_FOLDER = "model"
 # The holdout scores a version carries as tags (mlgate.tracking.GATE_SCORES).
-SCORES = ("accuracy", "macro_f1", "roc_auc")
+SCORES = ("accuracy", "macro_f1", "roc_auc", "rmse", "mae", "r2")
 
 
 class BundleError(ValueError):
@@ -32,7 +32,7 @@ class BundleError(ValueError):
 class Bundle:
     folder: Path
     report: GateReport  # the green session's gate report
-    scores: dict[str, float]  # accuracy, macro_f1, roc_auc on that session's holdout
+    scores: dict[str, float]  # accuracy, macro_f1, roc_auc (a regressor: rmse, mae, r2) on that session's holdout
     columns: list[str]  # the model's input columns, from its signature
     gated_at: float  # when the model was logged (MLmodel's utc_time_created), unix time
 

@@ -10,6 +10,7 @@ from mlgate.session.history_rows import (
     CROWNED,
     REFUSED,
     SCORES,
+    score_keys,
     SERVING,
     UNGATED,
     History,
@@ -25,11 +26,12 @@ OUTCOMES_SHOWN = {CHAMPION: "👑 champion", CROWNED: "✅ crowned", REFUSED: "�
 def to_markdown(history: History, plots: list[str]) -> str:
     rows = history.rows
     recalls = recall_keys(rows)
+    shown = score_keys(rows)  # a classifier's three always; a regressor's where recorded
     lines = _summary(history)
     if plots:
         lines += ["", "## Trends", ""] + [f"![{name}]({name})" for name in plots]
-    lines += ["", "## Versions, newest first", "", *_table_head(history, recalls)]
-    lines += ["| " + " | ".join(_cells(r, recalls)) + " |" for r in reversed(rows)]
+    lines += ["", "## Versions, newest first", "", *_table_head(history, recalls, shown)]
+    lines += ["| " + " | ".join(_cells(r, recalls, shown)) + " |" for r in reversed(rows)]
     refused = [r for r in reversed(rows) if r.outcome == REFUSED]
     if refused:
         lines += ["", "## Why versions were refused", ""]
@@ -58,24 +60,24 @@ def _summary(history: History) -> list[str]:
     ]
 
 
-def _table_head(history: History, recalls: list[str]) -> list[str]:
+def _table_head(history: History, recalls: list[str], shown: list[str]) -> list[str]:
     return [
         "| version | registered (UTC) | outcome | crowned (UTC) | "
-        + " | ".join(SCORES.values())
+        + " | ".join(SCORES[k] for k in shown)
         + "".join(f" | recall {class_label(k, history.class_names)}" for k in recalls)
         + " | " + " | ".join(f"{s} ms" for s in SERVING.values())
         + " | served by | dataset | data sha256 | code |",
-        "| " + " | ".join(["---"] * (4 + len(SCORES) + len(recalls) + len(SERVING) + 4)) + " |",
+        "| " + " | ".join(["---"] * (4 + len(shown) + len(recalls) + len(SERVING) + 4)) + " |",
     ]
 
 
-def _cells(r: VersionRow, recalls: list[str]) -> list[str]:
+def _cells(r: VersionRow, recalls: list[str], shown: list[str]) -> list[str]:
     return [
         str(r.version),
         _when(r.registered_at),
         OUTCOMES_SHOWN[r.outcome],
         _when(r.crowned_at),
-        *(_fmt(r.scores.get(k)) for k in SCORES),
+        *(_fmt(r.scores.get(k)) for k in shown),
         *(_fmt(r.scores.get(k)) for k in recalls),
         *(_fmt(milliseconds(r.serving_seconds.get(s))) for s in SERVING.values()),
         r.engine or "—",

@@ -10,6 +10,8 @@ from mlgate.session.history_rows import (
     LATENCY_PLOT,
     REFUSED,
     SCORES,
+    UNIT_SCORES,
+    score_keys,
     SCORES_PLOT,
     SERVING,
     History,
@@ -45,7 +47,7 @@ def _series(history: History) -> dict[str, tuple[dict[str, list[float]], str, st
     recalls = recall_keys(rows)
     return {
         SCORES_PLOT: (
-            {label: [r.scores.get(k, math.nan) for r in rows] for k, label in SCORES.items()}
+            {SCORES[k]: [r.scores.get(k, math.nan) for r in rows] for k in score_keys(rows) if k not in UNIT_SCORES}
             | {f"recall {class_label(k, history.class_names)}": [r.scores.get(k, math.nan) for r in rows] for k in recalls},
             "holdout score (fraction, 0-1)",
             "gate metrics",

@@ -14,7 +14,11 @@ from mlgate.tracking import RunFacts, VersionFacts
 REPORT_FILE = "history.md"
 SCORES_PLOT, LATENCY_PLOT = "history_scores.png", "history_latency.png"
 # Holdout scores, as the gate run logged them (the version's mlgate.metric.* tags otherwise).
-SCORES = {"accuracy": "accuracy", "macro_f1": "macro F1", "roc_auc": "ROC AUC"}
+SCORES = {"accuracy": "accuracy", "macro_f1": "macro F1", "roc_auc": "ROC AUC", "rmse": "RMSE", "mae": "MAE", "r2": "R²"}
+# A classifier's history shows these columns even when empty; a regressor's scores appear when recorded.
+CLASSIFICATION_SCORES = ("accuracy", "macro_f1", "roc_auc")
+# In the target's unit: not drawn on the fractions' axis.
+UNIT_SCORES = ("rmse", "mae")
 RECALL_PREFIX = "recall_"
 # Serving latencies the perf gates logged on the run: metric -> shown as (all in seconds).
 SERVING = {
@@ -116,3 +120,8 @@ def _number(text: str | None) -> float | None:
 
 def milliseconds(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1e3
+
+
+def score_keys(rows: list[VersionRow]) -> list[str]:
+    """The classification scores always, a regressor's where any version recorded them."""
+    return [k for k in SCORES if k in CLASSIFICATION_SCORES or any(k in r.scores for r in rows)]

@@ -21,7 +21,7 @@ __all__ = ["CANDIDATE", "CHAMPION", "PASSED", "VERDICT_ICONS", "GateReport", "Ga
 PASSED = "passed"
 CANDIDATE = "candidate"
 # The holdout scores compared with the champion, in the order shown; per-class recall follows.
-COMPARED_SCORES = ("accuracy", "macro_f1", "roc_auc")
+COMPARED_SCORES = ("accuracy", "macro_f1", "roc_auc", "rmse", "mae", "r2")
 RECALL_PREFIX = "recall_"
 # The serving latencies compared with the champion: perf measure -> shown as.
 COMPARED_LATENCIES = {"serving_p50_seconds": "serving p50 (ms)", "serving_p99_seconds": "serving p99 (ms)"}
@@ -74,6 +74,9 @@ class GateReport:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     # The calibration gate: ECE per model and the reliability diagram's file name.
     calibration: dict[str, Any] = field(default_factory=dict)
+    # What the session judged: `task` (classification or regression), `why` (set, or inferred and how),
+    # `rows_without_target` (dropped before the split).
+    task: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:

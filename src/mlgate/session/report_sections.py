@@ -44,6 +44,14 @@ def _failures_section(report: Report) -> list[str]:
     return lines
 
 
+def _task_section(report: Report) -> list[str]:
+    if not report.task:
+        return []
+    dropped = report.task.get("rows_without_target") or 0
+    note = f" {dropped} row(s) without a target were dropped before the split." if dropped else ""
+    return [f"Task: **{report.task['task']}**. {cell(str(report.task.get('why', '')))}.{note}"]
+
+
 def _champion_section(report: Report) -> list[str]:
     rows = report.comparison_rows()
     if not rows and not report.comparison:
@@ -205,6 +213,7 @@ def _all_gates_section(report: Report) -> list[str]:
 # A new concern (drift, a terminal summary's extra numbers...) is one more function here,
 # placed where a reader should meet it: before `_all_gates_section`, which stays last.
 SECTIONS: list[Callable[[Report], list[str]]] = [
+    _task_section,
     _families_section,
     _failures_section,
     _champion_section,

@@ -17,7 +17,12 @@ GATE_OF_METRIC = {
     "accuracy": "test_holdout_accuracy_meets_minimum",
     "macro_f1": "test_macro_f1_meets_minimum",
     "roc_auc": "test_roc_auc_meets_minimum",
+    "rmse": "test_regressor_not_worse_than_champion",  # the champion gate judges the MSE
+    "mae": "test_mae_within_limit",
+    "r2": "test_r2_meets_minimum",
 }
+# Errors in the target's unit: a smaller value is the better one.
+LOWER_IS_BETTER = {"rmse", "mae"}
 # Smaller differences than this are the same score (float noise across sessions).
 SAME_WITHIN = 1e-9
 
@@ -39,7 +44,8 @@ class Row:
             return "no champion score" if math.isnan(self.champion) else "not measured"
         if abs(self.delta) <= SAME_WITHIN:
             return "same"
-        return "better" if self.delta > 0 else "worse"
+        better = self.delta < 0 if self.metric in LOWER_IS_BETTER else self.delta > 0
+        return "better" if better else "worse"
 
 
 def rows(candidate: Mapping[str, float], champion: Mapping[str, float] | None,
@@ -47,7 +53,7 @@ def rows(candidate: Mapping[str, float], champion: Mapping[str, float] | None,
     champion = champion or {}
     return [
         Row(metric, float(candidate.get(metric, math.nan)), float(champion.get(metric, math.nan)),
-            gate_status.get(GATE_OF_METRIC[metric], "not run"))
+            gate_status.get(GATE_OF_METRIC[metric], "no gate" if metric in LOWER_IS_BETTER else "not run"))
         for metric in GATE_OF_METRIC
         if metric in candidate
     ]

@@ -27,6 +27,7 @@ from mlgate.tracking.models import (
     _refused,
     download_model,
     estimator_package,
+    infer_model_signature,
     load_compiled,
     load_drift_profile,
     load_skops_model,

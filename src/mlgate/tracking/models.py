@@ -110,6 +110,22 @@ def _pinned_requirements(model) -> list[str]:
     return [f"{name}=={installed_version(name)}" for name in names]
 
 
+def infer_model_signature(model, input_example):
+    """The signature of `input_example` (`mlgate.training.as_served_input`'s rows) and its predictions.
+
+    MLflow warns that an integer column cannot hold a missing value: declared
+    `long` on purpose (pyfunc refuses int64 for a double), and mlgate's server
+    takes a null there anyway, so the hint is silenced, not the other warnings.
+    """
+    import warnings
+
+    from mlflow.models import infer_signature
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+        return infer_signature(input_example, model.predict(input_example))
+
+
 def log_and_register(
     settings: Settings,
     client: MlflowClient,
@@ -129,9 +145,7 @@ def log_and_register(
     creates it, so a kill at any later point leaves a version a later session
     can tell apart.
     """
-    from mlflow.models import infer_signature
-
-    signature = infer_signature(input_example, model.predict(input_example))
+    signature = infer_model_signature(model, input_example)
     # run_id=, not `with mlflow.start_run(run_id)`: leaving that block marks the run FINISHED
     # before any verdict, so a session killed while registering left a "FINISHED" run.
     with fluent_store(settings.tracking_uri):

@@ -9,7 +9,13 @@ from typing import Any
 
 from mlflow.exceptions import MlflowException
 
-from mlgate.tracking.models import download_model, load_compiled, load_drift_profile, load_skops_model
+from mlgate.tracking.models import (
+    download_model,
+    infer_model_signature,
+    load_compiled,
+    load_drift_profile,
+    load_skops_model,
+)
 from mlgate.tracking.store import TrackingError, open_store
 from mlgate.tracking.tags import gate_scores
 
@@ -18,7 +24,7 @@ from mlgate.tracking.tags import gate_scores
 class ServableModel:
     """A logged model, loaded for serving, with what a server needs to know of it."""
 
-    model: Any  # the fitted scikit-learn Pipeline
+    model: Any  # the fitted scikit-learn Pipeline; None when loaded for the compiled form only
     # (column, MLflow type) pairs from the model's signature, in order.
     input_schema: list[tuple[str, str]]
     required: frozenset[str]
@@ -36,10 +42,14 @@ class ServableModel:
     drift_profile: Any = None
 
 
-def load_servable(model_uri: str, tracking_uri: str, code: tuple[str, ...] = ()) -> ServableModel:
+def load_servable(
+    model_uri: str, tracking_uri: str, code: tuple[str, ...] = (), sklearn_if_compiled: bool = True
+) -> ServableModel:
     """Load `models:/name@alias`, `models:/name/N`, `runs:/...` or a local model folder.
 
-    Raises TrackingError with a message fit for a start-up failure.
+    `sklearn_if_compiled=False` leaves `model` None when the compiled form
+    loads: batch scoring needs no scikit-learn then, and skops costs seconds
+    to import. Raises TrackingError with a message fit for a start-up failure.
     """
     import yaml
 
@@ -49,8 +59,8 @@ def load_servable(model_uri: str, tracking_uri: str, code: tuple[str, ...] = ())
         with tempfile.TemporaryDirectory(prefix="mlgate-serve-") as folder:
             local = Path(model_uri) if Path(model_uri).is_dir() else download_model(model_uri, Path(folder), tracking_uri)
             document = yaml.safe_load((local / "MLmodel").read_text())
-            model = load_skops_model(local, code)
             compiled = load_compiled(local)
+            model = load_skops_model(local, code) if sklearn_if_compiled or compiled is None else None
             profile = load_drift_profile(local)
     except (MlflowException, OSError, KeyError, ValueError) as error:
         message = getattr(error, "message", None) or str(error)
@@ -102,10 +112,8 @@ def _signature_columns(document: dict, model_uri: str) -> list[dict]:
 
 def servable_from_model(model, input_example, name: str = "candidate", compiled=None) -> ServableModel:
     """A fitted model not yet logged, in the shape a server takes: the perf gates serve the candidate."""
-    from mlflow.models import infer_signature
-
     # The same signature log_and_register will record, so the gates serve what would be registered.
-    columns = infer_signature(input_example, model.predict(input_example)).inputs.to_dict()
+    columns = infer_model_signature(model, input_example).inputs.to_dict()
     return ServableModel(
         model=model,
         input_schema=[(c["name"], c["type"]) for c in columns],

@@ -38,7 +38,7 @@ TAG_DATA_FINGERPRINT = "mlgate.data_fingerprint"  # sha256 of the table the sess
 TAG_SPLIT = "mlgate.split"
 # MLflow's own tag for the commit that ran (set by `mlflow run`, and by the session: model/provenance.py).
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
-METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc: holdout scores (version)
+METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc (rmse, mae, r2): holdout scores (version)
 # A champion imported from a bundle (mlgate import-champion), not gated in this store:
 TAG_IMPORTED_FROM = "mlgate.imported_from"  # where the bundle came from: a folder, a CI run (run, version)
 TAG_SOURCE_RUN_ID = "mlgate.source_run_id"  # the gate run that made the bundle, in its own store (version)
@@ -48,6 +48,9 @@ GATE_SCORES = {
     "accuracy": METRIC_TAG_PREFIX + "accuracy",
     "macro_f1": METRIC_TAG_PREFIX + "macro_f1",
     "roc_auc": METRIC_TAG_PREFIX + "roc_auc",
+    "rmse": METRIC_TAG_PREFIX + "rmse",
+    "mae": METRIC_TAG_PREFIX + "mae",
+    "r2": METRIC_TAG_PREFIX + "r2",
     "gated_at": TAG_GATED_AT,
 }
 # A tag's value is capped by MLflow; gate names and messages are cut to fit.

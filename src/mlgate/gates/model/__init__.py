@@ -6,4 +6,6 @@ from mlgate.gates.model.behaviour import *  # noqa: F403
 from mlgate.gates.model.calibration import *  # noqa: F403
 from mlgate.gates.model.champion import *  # noqa: F403
 from mlgate.gates.model.compiled_parity import *  # noqa: F403
+from mlgate.gates.model.compiled_parity_regression import *  # noqa: F403
+from mlgate.gates.model.regression import *  # noqa: F403
 from mlgate.gates.model.thresholds import *  # noqa: F403

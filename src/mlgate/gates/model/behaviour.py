@@ -25,6 +25,8 @@ from mlgate.behaviour.search import ClaimOutcome
 from mlgate.behaviour.spec import BehaviourSpec, BehaviourSpecError, read_spec, spec_path
 
 pytestmark = pytest.mark.model_gate
+# The task these gates exist for; the other task drops them at collection (mlgate.plugin.task_gates).
+GATE_TASK = "classification"
 
 SPEC_INVALID = "spec-invalid"
 DECLARED_TESTS = {

@@ -25,6 +25,8 @@ from mlgate.plugin.evidence import champion_holdout, decision_row, outcomes
 from mlgate.training import as_model_input
 
 pytestmark = pytest.mark.model_gate
+# The task these gates exist for; the other task drops them at collection (mlgate.plugin.task_gates).
+GATE_TASK = "classification"
 
 GATE = "calibration"
 DIAGRAM = "reliability_diagram.png"

@@ -17,6 +17,8 @@ from mlgate.evaluation import intervals
 from mlgate.plugin.evidence import check_row
 
 pytestmark = pytest.mark.model_gate
+# The task these gates exist for; the other task drops them at collection (mlgate.plugin.task_gates).
+GATE_TASK = "classification"
 
 
 def _rule(settings) -> dict:
