@@ -66,14 +66,23 @@ team-server-stop: install-dev
 gates: install
 	$(BIN)/pytest gates/
 
-## Run the harness's own test suite (installs Prometheus, PostgreSQL and Java first)
-test: install-dev prometheus postgresql java
+## Run the harness's own test suite and build the docs (installs Prometheus, PostgreSQL and Java first)
+test: install-dev prometheus postgresql java docs
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ --durations=15
 
-## Compare mlgate's server with `mlflow models serve` on fresh champions: breast cancer, then wine one-hot
+## Build the docs site into site/ with mkdocs (strict: a broken link or a stale nav fails)
+docs: install-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+## Rewrite the generated reference pages in docs/reference/ from the code (settings, CLI, tags, metrics, gates)
+reference: install-dev
+	$(BIN)/python -m mlgate.reference docs/reference
+
+## Compare mlgate's server with `mlflow models serve` on fresh champions: breast cancer, wine one-hot, diabetes regression
 bench-serving: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion breast_cancer
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion wine_categorical
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/serving.py --fresh-champion diabetes
 
 ## Count the perf gates' false alarms: 10 gate sessions per dataset, a gate-session loop beside them
 bench-false-alarms: install-dev
@@ -111,4 +120,4 @@ bench-score: install-dev
 serve: install
 	$(BIN)/mlgate serve
 
-.PHONY: FORCE help install install-dev prometheus postgresql java team-server team-server-stop gates test history bench-serving bench-false-alarms bench-false-refusals bench-gates bench-concurrent bench-history bench-drift bench-score serve
+.PHONY: FORCE help install install-dev prometheus postgresql java team-server team-server-stop gates test docs reference history bench-serving bench-false-alarms bench-false-refusals bench-gates bench-concurrent bench-history bench-drift bench-score serve

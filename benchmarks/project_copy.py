@@ -40,6 +40,7 @@ SCRUBBED = (
 # The wine dataset with a one-hot column, as `wine_categorical.csv` in a copy.
 WINE_CSV, WINE_TARGET = "data/wine_categorical.csv", "cultivar"
 WINE_REGIONS = ("north", "south", "east", "west")
+DIABETES_CSV, DIABETES_TARGET = "data/diabetes.csv", "progression"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -108,8 +109,23 @@ def wine_categorical_frame(seed: int = 7):
     return frame
 
 
+def diabetes_frame():
+    """scikit-learn's diabetes data with its target named as a user would: a number to predict."""
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    frame[DIABETES_TARGET] = frame.pop("target")
+    return frame
+
+
 # The settings each dataset overrides in a copy (its pyproject.toml names breast_cancer).
-DATASETS = {"breast_cancer": {}, "wine_categorical": {"dataset": WINE_CSV, "target": WINE_TARGET}}
+DATASETS = {
+    "breast_cancer": {},
+    "wine_categorical": {"dataset": WINE_CSV, "target": WINE_TARGET},
+    # A regression champion (task inferred from the numeric target): a compiled forest regressor.
+    "diabetes": {"dataset": DIABETES_CSV, "target": DIABETES_TARGET},
+}
+FRAMES = {"wine_categorical": wine_categorical_frame, "diabetes": diabetes_frame}
 
 
 def use_dataset(project: Project, dataset: str) -> list[str]:
@@ -123,10 +139,11 @@ def use_dataset(project: Project, dataset: str) -> list[str]:
     arguments = [part for key, value in DATASETS[dataset].items() for part in (f"--mlgate-{key}", value)]
     if dataset == "breast_cancer":
         return arguments
-    path = project.root / WINE_CSV
+    csv, target = DATASETS[dataset]["dataset"], DATASETS[dataset]["target"]
+    path = project.root / csv
     path.parent.mkdir(parents=True, exist_ok=True)
-    wine_categorical_frame().to_csv(path, index=False)
-    drafted = project.run(sys.executable, "-m", "mlgate", "expectations", "--dataset", WINE_CSV, "--target", WINE_TARGET)
+    FRAMES[dataset]().to_csv(path, index=False)
+    drafted = project.run(sys.executable, "-m", "mlgate", "expectations", "--dataset", csv, "--target", target)
     if drafted.returncode != 0:
-        raise RuntimeError(f"drafting the wine suite failed:\n{drafted.stdout[-2000:]}\n{drafted.stderr[-2000:]}")
+        raise RuntimeError(f"drafting the {dataset} suite failed:\n{drafted.stdout[-2000:]}\n{drafted.stderr[-2000:]}")
     return arguments

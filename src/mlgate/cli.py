@@ -9,6 +9,7 @@
   history       write a report of every registered version: crowned or refused, scores, latency, trends
   sidecar       proxy an MLflow-protocol endpoint and export mlgate's metrics
   team          start or stop the team's tracking server (PostgreSQL + `mlflow server`)
+  slices        pin a segment the slice gates found into [tool.mlgate] slices
 """
 
 from __future__ import annotations
@@ -183,16 +184,14 @@ def _history(args: argparse.Namespace) -> int:
     return 0
 
 
-DELEGATED = ("sidecar", "team")
+DELEGATED = {"sidecar": "mlgate.monitoring.sidecar", "team": "mlgate.team.cli", "slices": "mlgate.session.slice_pin_cli"}
 
 
 def _delegated(command: str):
-    """`sidecar` and `team` keep their own parsers: their options are theirs to document."""
-    if command == "sidecar":
-        from mlgate.monitoring.sidecar import main
-    else:
-        from mlgate.team.cli import main
-    return main
+    """`sidecar`, `team` and `slices` keep their own parsers: their options are theirs to document."""
+    import importlib
+
+    return importlib.import_module(DELEGATED[command]).main
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -271,6 +270,7 @@ def _add_project_commands(commands) -> None:
     for name, text in (
         ("sidecar", "proxy an MLflow-protocol endpoint and export mlgate's metrics (mlgate sidecar --help)"),
         ("team", "start or stop the team's tracking server on PostgreSQL (mlgate team --help)"),
+        ("slices", "pin a segment the slice gates found as a declared slice (mlgate slices pin --help)"),
     ):
         commands.add_parser(name, help=text, add_help=False)  # listed here, parsed by main()
 

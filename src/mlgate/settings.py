@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlgate.settings_parse import SettingsError, coerce, frozen, read_table
+from mlgate.settings_parse import SettingsError, coerce, frozen, read_table, unknown_setting
 
 __all__ = ["BUNDLED_PREFIX", "Settings", "SettingsError", "importable_from", "load_settings"]
 
@@ -58,9 +58,13 @@ class Settings:
     )
 
     # --- model gates (fractions, 0..1) ---
+    # Smallest holdout accuracy that passes. The four minimums suit the bundled breast-cancer data.
     min_holdout_accuracy: float = 0.90
+    # Smallest holdout macro-F1 (the unweighted mean of each class's F1) that passes.
     min_macro_f1: float = 0.90
+    # Smallest holdout ROC AUC (one-vs-rest, macro-averaged for more than two classes) that passes.
     min_roc_auc: float = 0.95
+    # Smallest recall of any one class on the holdout that passes.
     min_class_recall: float = 0.85
     # Non-inferiority margin in accuracy: refused only when shown worse than the champion by more.
     champion_tolerance: float = 0.01
@@ -76,8 +80,9 @@ class Settings:
     threshold_confidence_level: float = 0.95
     # Regression: smallest holdout R² (a fraction of the target's variance explained; 0 is the mean's).
     min_r2: float = 0.1
-    # Regression: largest holdout RMSE and MAE, in the target's unit; inf: no limit (the gate is not collected).
+    # Regression: largest holdout RMSE, in the target's unit; inf: no limit (the gate is not collected).
     max_rmse: float = float("inf")
+    # Regression: largest holdout MAE, in the target's unit; inf: no limit (the gate is not collected).
     max_mae: float = float("inf")
     # Examples hypothesis draws per behavioural gate in a gate session.
     behaviour_max_examples: int = 60
@@ -86,11 +91,29 @@ class Settings:
     # Largest |value difference| relative to scikit-learn's value for a compiled regressor.
     compiled_parity_rtol: float = 1e-9
 
+    # --- slice gates (segments of the holdout; losses are 0/1 errors, or squared errors for a regressor) ---
+    # Fewest holdout rows a segment needs to be searched or judged; a declared one with fewer is reported so.
+    slice_min_rows: int = 50
+    # Largest loss increase over the champion on a segment that still passes: 0.02 is 2 points of accuracy,
+    # or for a regressor 2 % of the champion's holdout mean squared error (squared errors carry the target's unit).
+    slice_tolerance: float = 0.02
+    # False discovery rate of the slice tests (Benjamini-Hochberg over one-sided paired tests).
+    slice_significance_level: float = 0.05
+    # Quantile bins per numeric column when segments are searched.
+    slice_bins: int = 5
+    # Two-column conjunctions ranked on one half of the holdout and tested on the other.
+    slice_candidates: int = 10
+    # Declared slices, inline tables: {column = "channel"}, {column = "income", bins = [0, 2e4, inf]},
+    # {columns = ["region", "channel"]}, {where = {channel = "phone"}, name = "..."}; min_accuracy, max_mean_loss.
+    slices: tuple[Mapping[str, Any], ...] = ()
+
     # --- registry and outputs ---
+    # The registered model a green session adds a version to and moves @champion in.
     model_name: str = "mlgate-classifier"
     # A claim to succeed the champion older than this belongs to a session that died between
     # claiming and crowning (a live one crowns in its next call); the next claim may take over.
     champion_claim_lease_seconds: float = 120.0
+    # The MLflow experiment that holds every gate session's run.
     experiment_name: str = "mlgate"
     # The bundle written on a green session (the gate report alone on a red one).
     artifacts_dir: str = "artifacts"
@@ -102,7 +125,9 @@ class Settings:
     # Service-level objectives for one-row requests, on the machine the gates run on. A compiled
     # model answers in ~0.3 ms; these leave room for a pipeline that must be served by scikit-learn.
     serving_p50_budget_seconds: float = 0.025
+    # p95 of one-row requests: see serving_p50_budget_seconds.
     serving_p95_budget_seconds: float = 0.040
+    # p99 of one-row requests; also the MlgateP99LatencyOverBudget alert's threshold.
     serving_p99_budget_seconds: float = 0.050
     # Candidate p50 (and p99) over the champion's, both served side by side in the session. 2, not
     # 1.5: an unchanged compiled model's sub-millisecond p99 measured up to 1.48x its twin's under load.
@@ -113,8 +138,9 @@ class Settings:
     # budget: a compiled model answers in ~0.3 ms, so a ratio would judge the model's speed.
     exporter_overhead_budget_seconds: float = 0.0005
     # p99 of GET /metrics over HTTP: 1-9 ms measured up to load 9 on 2 cores, over 10 ms at load 13-16
-    # with the render's CPU cost unchanged (README, perf gates' false alarms). A costly render is far over.
+    # with the render's CPU cost unchanged (docs: benchmarks, perf gates' false alarms). A costly render is far over.
     metrics_render_p99_budget_seconds: float = 0.025
+    # What `mlgate sidecar` adds at p50 to a request it forwards.
     sidecar_overhead_budget_seconds: float = 0.005
     # Largest /invocations body the server reads; larger gets 413.
     max_request_bytes: int = 10 * 1024 * 1024
@@ -122,6 +148,7 @@ class Settings:
     # before reading (urllib, http.client) gets the answer instead of a reset; up to this many
     # bytes or seconds, whichever comes first, then it closes on a client still sending.
     max_discarded_body_bytes: int = 256 * 1024 * 1024
+    # The time bound of that discarding (see max_discarded_body_bytes).
     max_discard_seconds: float = 10.0
     # How long the server waits for concurrent requests to batch with.
     batch_window_seconds: float = 0.0003
@@ -223,10 +250,7 @@ def load_settings(
     for source, table in layers:
         for name, raw in table.items():
             if name not in _FIELDS:
-                raise SettingsError(
-                    f"unknown setting '{name}' (from {source}); known settings are: "
-                    + ", ".join(sorted(_FIELDS))
-                )
+                raise unknown_setting(name, source, list(_FIELDS))
             values[name] = coerce(_FIELDS[name], raw, source)
 
     settings = Settings(**values)

@@ -7,6 +7,7 @@ module holds the rules a value must meet and reads `[tool.mlgate]` tables.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +18,16 @@ from typing import Any
 
 class SettingsError(ValueError):
     """A setting mlgate cannot use; the message names it and what is allowed."""
+
+
+def unknown_setting(name: str, source: str, known: list[str]) -> SettingsError:
+    """The error for a key no setting has: the closest known names first, else every one."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        hint = "did you mean " + " or ".join(f"'{match}'" for match in close) + "? (every setting: docs/reference/settings.md)"
+    else:
+        hint = "known settings are: " + ", ".join(sorted(known))
+    return SettingsError(f"unknown setting '{name}' (from {source}); {hint}")
 
 
 def frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -34,21 +45,29 @@ _FRACTIONS = {
     "max_error_ratio",
     "compiled_parity_atol",
     "max_prediction_share_shift",
+    "slice_significance_level",
     "threshold_confidence_level",
 }
-# Margins that may be 0 (no slack at all), in their own units.
-_NON_NEGATIVE = {"champion_score_tolerance", "calibration_tolerance_nats"}
+# Settings that take one of a few words.
+_CHOICES = {"task": ("auto", "classification", "regression"), "threshold_straddle": ("pass", "refuse")}
+# Settings that may be 0 (a loss increase: 0 is exact McNemar; a margin: no slack), and the least value of others.
+_NON_NEGATIVE = {"slice_tolerance", "champion_score_tolerance", "calibration_tolerance_nats"}
+_AT_LEAST = {"slice_min_rows": 4, "slice_bins": 2}
 # Settings whose empty string means "none".
 _MAY_BE_EMPTY = {"split_key"}
-_CHOICES = {"threshold_straddle": ("pass", "refuse"), "task": ("auto", "classification", "regression")}
 _PIPELINE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
-_TYPE_NAMES = {str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table"}
+_TYPE_NAMES = {
+    str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table",
+    list: "a list of TOML tables",
+}
 
 
 def _field_type(setting: dataclasses.Field) -> type:
     annotation = str(setting.type)
     if annotation.startswith("Mapping"):
         return dict
+    if annotation.startswith("tuple"):
+        return list
     return {"str": str, "int": int, "float": float}[annotation]
 
 
@@ -75,6 +94,8 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
     if name == "holdout_fraction" and not 0.0 < value < 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
+    if name in _AT_LEAST and value < _AT_LEAST[name]:
+        raise SettingsError(f"{where} is {value!r}; it must be at least {_AT_LEAST[name]}")
     _check_number(name, value, where)
     if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
         raise SettingsError(
@@ -83,6 +104,8 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         )
     if expected is dict:
         return frozen(value)
+    if expected is list:
+        return _declared_slices(value, where)
     return value
 
 
@@ -98,6 +121,15 @@ def _check_number(name: str, value: Any, where: str) -> None:
         raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
     elif name not in _FRACTIONS | {"min_r2"} and value <= 0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0")
+def _declared_slices(entries: list, where: str) -> tuple[dict[str, Any], ...]:
+    """Checked by the slice gates' own parser at start-up: a bad entry is one message naming it."""
+    from mlgate.evaluation.declared_slices import SliceSpecError, parse_declared_slices
+
+    try:
+        parse_declared_slices(entries)
+    except SliceSpecError as error:
+        raise SettingsError(f"{where}: {error}") from None
+    return tuple(entries)
 
 
 def read_table(path: Path, *, required: bool) -> dict[str, Any]:

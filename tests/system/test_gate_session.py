@@ -36,6 +36,7 @@ BUNDLE = REPORT_ONLY | {
     "pr_curve.png",
     "latency_distribution.png",
     "data_validation.json",
+    "slices.json",
 }
 FIRST_SCREEN_LINES = 25  # what a job summary shows before the reader scrolls
 CHAMPION_GATE = "test_candidate_not_worse_than_champion"

@@ -143,7 +143,7 @@ def test_user_pipeline_with_xgboost_on_string_labels_is_promoted_served_and_reco
 @pytest.mark.parametrize(
     "pipeline, named",
     [("my_absent_module:build", "cannot be imported"),
-     ("builtins:slice", "returned slice, not a scikit-learn-API classifier")],
+     ("builtins:slice", "returned slice: not a scikit-learn-API classifier")],
     ids=["not importable", "not a classifier"],
 )
 def test_broken_pipeline_stops_the_session_with_one_usage_error(project, pipeline, named):

@@ -156,6 +156,29 @@ BAD_VALUES = {
 }
 
 
+@pytest.mark.parametrize(
+    "line, suggested",
+    [("min_accuracy = 0.9", "did you mean 'min_holdout_accuracy'"),
+     ("serving_p99_budget = 0.05", "did you mean 'serving_p99_budget_seconds'"),
+     ("modelname = \"x\"", "did you mean 'model_name'")],
+    ids=["a word left out", "the unit left out", "an underscore left out"],
+)
+def test_a_misspelt_setting_gets_a_did_you_mean_with_the_closest_names(tmp_path, line, suggested):
+    config = write_toml(tmp_path / "override.toml", f"[tool.mlgate]\n{line}\n")
+    with pytest.raises(SettingsError) as error:
+        load(tmp_path, config_file=config)
+    assert suggested in str(error.value)
+    assert "known settings are" not in str(error.value)
+
+
+def test_a_setting_like_no_other_lists_every_known_setting(tmp_path):
+    config = write_toml(tmp_path / "override.toml", "[tool.mlgate]\nzzz = 1\n")
+    with pytest.raises(SettingsError) as error:
+        load(tmp_path, config_file=config)
+    assert "did you mean" not in str(error.value)
+    assert "known settings are: abandoned_after_seconds, artifacts_dir" in str(error.value)
+
+
 @pytest.mark.parametrize("line, named", BAD_VALUES.values(), ids=BAD_VALUES.keys())
 def test_bad_value_raises_settings_error_naming_key_and_source(tmp_path, line, named):
     config = write_toml(tmp_path / "override.toml", f"[tool.mlgate]\n{line}\n")

@@ -87,3 +87,5 @@ class Findings:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)  # ECE per model, the reliability diagram
     task: dict[str, Any] = field(default_factory=dict)  # task, why, rows_without_target (the split fixture)
+    # The slice gates' settings, discovered red slices or a first champion's weakest, declared verdicts.
+    slices: dict[str, Any] = field(default_factory=dict)

@@ -84,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     import mlgate.plugin.candidate_fixtures as candidate_fixtures
     import mlgate.plugin.model_fixtures as model_fixtures
     import mlgate.plugin.perf_fixtures as perf_fixtures
+    import mlgate.plugin.slice_fixtures as slice_fixtures
 
     settings = config.stash[SETTINGS_KEY] = _load_settings(config)
     importable_from(config.rootpath)
@@ -118,6 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(candidate_fixtures, "mlgate-candidate-fixtures")
     config.pluginmanager.register(model_fixtures, "mlgate-model-fixtures")
     config.pluginmanager.register(perf_fixtures, "mlgate-perf-fixtures")
+    config.pluginmanager.register(slice_fixtures, "mlgate-slice-fixtures")
     gc.freeze()
     gc.enable()
 

@@ -118,6 +118,7 @@ def _gate_report(settings, candidate: Candidate, findings: Findings, results: li
         evidence=findings.evidence,
         calibration=findings.calibration,
         task=findings.task,
+        slices=findings.slices,
     )
 
 

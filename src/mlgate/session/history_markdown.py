@@ -32,6 +32,10 @@ def to_markdown(history: History, plots: list[str]) -> str:
         lines += ["", "## Trends", ""] + [f"![{name}]({name})" for name in plots]
     lines += ["", "## Versions, newest first", "", *_table_head(history, recalls, shown)]
     lines += ["| " + " | ".join(_cells(r, recalls, shown)) + " |" for r in reversed(rows)]
+    declared = [r for r in reversed(rows) if r.declared_slices]
+    if declared:
+        lines += ["", "## Declared slices per version", ""]
+        lines += [f"- version {r.version}: {_one_line(r.declared_slices)}" for r in declared]
     refused = [r for r in reversed(rows) if r.outcome == REFUSED]
     if refused:
         lines += ["", "## Why versions were refused", ""]

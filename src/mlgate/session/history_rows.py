@@ -45,6 +45,7 @@ class VersionRow:
     data_fingerprint: str
     code_version: str
     run_status: str = ""  # FINISHED, FAILED... of the run behind it; "" without one
+    declared_slices: str = ""  # the declared slices it was held to, each with its status
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def version_rows(
                 data_fingerprint=tags.get(tracking.TAG_DATA_FINGERPRINT, ""),
                 code_version=tags.get(tracking.TAG_GIT_COMMIT, ""),
                 run_status=run.status if run is not None else "",
+                declared_slices=facts.tags.get(tracking.TAG_DECLARED_SLICES, ""),
             )
         )
     return rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from mlgate.settings import Settings
 
 # A swap is two renames and a delete; a session waits this long for another's.
 BUNDLE_LOCK_WAIT_SECONDS = 120.0
+SLICES_FILE = "slices.json"
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,9 @@ def _register(
     if report.split.get("definition"):  # the next session's champion gate reads which rows it trained on
         version_tags[tracking.TAG_SPLIT] = report.split["definition"]
     version_tags[tracking.TAG_SERVING_ENGINE] = engine_of(outputs)
+    declared = report.slices.get("declared")
+    if declared:  # `mlgate history` lists what each version was held to
+        version_tags[tracking.TAG_DECLARED_SLICES] = "; ".join(f"{d['name']} ({d['status']})" for d in declared)
     extra_files = sorted(outputs.compiled.save(compiled_dir).iterdir()) if outputs.compiled is not None else []
     if outputs.drift_profile is not None:  # beside the compiled form: tracking.load_drift_profile reads it there
         extra_files.append(outputs.drift_profile)
@@ -239,6 +244,8 @@ def _stage_bundle(
         tracking.log_files(client, run_id, plot, "reports")  # never pays for matplotlib
     if outputs.drift_profile is not None:  # also in model/extra_files/; here where a reader looks first
         shutil.copy2(outputs.drift_profile, staged / outputs.drift_profile.name)
+    if report.slices:  # the slice gates' records on their own, for tools that read only them
+        (staged / SLICES_FILE).write_text(json.dumps(report.slices, indent=2, default=str) + "\n", encoding="utf-8")
     promoted = dataclasses.replace(report, promoted=True, champion_version=version)
     promoted.write(staged)
     return promoted

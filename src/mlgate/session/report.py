@@ -77,6 +77,9 @@ class GateReport:
     # What the session judged: `task` (classification or regression), `why` (set, or inferred and how),
     # `rows_without_target` (dropped before the split).
     task: dict[str, Any] = field(default_factory=dict)
+    # The slice gates (mlgate.evaluation.slice_records): settings, discovered red slices or a first
+    # champion's weakest segments, declared slices' verdicts; also the bundle's slices.json.
+    slices: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:

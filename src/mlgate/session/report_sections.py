@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from mlgate.session.report_slices import slices_section
+
 # A mlgate.session.report.GateReport, which imports this module: named here, not imported back.
 Report = Any
 VERDICT_ICONS = {"passed": "✅ passed", "failed": "❌ failed", "error": "💥 error", "skipped": "⏭️ skipped", "not run": "⛔ not run"}
@@ -219,6 +221,7 @@ SECTIONS: list[Callable[[Report], list[str]]] = [
     _champion_section,
     _model_gates_section,
     _calibration_section,
+    slices_section,
     _data_verdict_section,
     _serving_section,
     _drift_section,

@@ -36,6 +36,7 @@ TAG_DATA_FINGERPRINT = "mlgate.data_fingerprint"  # sha256 of the table the sess
 # What decided each row's side of the holdout (SplitDefinition.describe()); the next champion gate
 # reads it to leave out the holdout rows this model trained on (run, version).
 TAG_SPLIT = "mlgate.split"
+TAG_DECLARED_SLICES = "mlgate.declared_slices"  # the declared slices it was held to, each with its status (version)
 # MLflow's own tag for the commit that ran (set by `mlflow run`, and by the session: model/provenance.py).
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
 METRIC_TAG_PREFIX = "mlgate.metric."  # + accuracy, macro_f1, roc_auc (rmse, mae, r2): holdout scores (version)

@@ -8,4 +8,5 @@ from mlgate.gates.model.champion import *  # noqa: F403
 from mlgate.gates.model.compiled_parity import *  # noqa: F403
 from mlgate.gates.model.compiled_parity_regression import *  # noqa: F403
 from mlgate.gates.model.regression import *  # noqa: F403
+from mlgate.gates.model.slices import *  # noqa: F403
 from mlgate.gates.model.thresholds import *  # noqa: F403

@@ -1,0 +1,5 @@
+"""`python -m mlgate.reference FOLDER`: write the generated reference pages into FOLDER."""
+
+from mlgate.reference.command import main
+
+main()
