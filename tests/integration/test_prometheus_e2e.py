@@ -1,8 +1,9 @@
 """A real Prometheus scrapes the real server and the sidecar in front of a real `mlflow models serve`.
 
-The dashboard is checked the only way possible without Grafana: every
-panel's query, run on that Prometheus with the alert file's recording rules
-loaded, returns data; and the p95 Prometheus derives from the exported
+A second server serves a forest regressor (job mlgate-regressor): the panels on
+a regressor's predicted values need one. The dashboard is checked the only way
+possible without Grafana: every panel's query, run on that Prometheus with the
+alert file's recording rules loaded, returns data; and the p95 Prometheus derives from the exported
 histogram agrees with the p95 the client measured.
 """
 
@@ -33,22 +34,39 @@ ALERTS = ROOT / "monitoring" / "alerts.yml"
 TRAFFIC_SECONDS = 6.0
 
 
+def _diabetes_frame():
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True, scaled=False).frame.rename(columns={"target": "progression"})
+    frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype(object)
+    return frame
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, breast_cancer_frame):
-    """Our server and a sidecar in front of `mlflow models serve`, all on one registered champion."""
+    """Our server and a sidecar in front of `mlflow models serve`, all on one registered champion; and our
+    server on a regressor, whose predictions the server counts in a histogram of values."""
     folder = tmp_path_factory.mktemp("stack")
     registered = register_model(folder, breast_cancer_frame, "target")
-    server_port, mlflow_port, sidecar_port = free_port(), free_port(), free_port()
+    regressor = register_model(
+        folder / "regressor", _diabetes_frame(), "progression", model_name="mlgate-regressor",
+        task="regression", estimator_params={"n_estimators": 20},
+    )
+    server_port, mlflow_port, sidecar_port, regressor_port = free_port(), free_port(), free_port(), free_port()
     servers = start_together([
         mlgate_server(registered.tracking_uri, server_port, "--model-uri", registered.model_uri, cwd=folder),
         mlflow_models_server(registered.tracking_uri, registered.model_uri, mlflow_port, cwd=folder),
+        mlgate_server(regressor.tracking_uri, regressor_port, "--model-uri", regressor.model_uri, cwd=regressor.folder),
     ])
     try:
         with sidecar_server(f"http://127.0.0.1:{mlflow_port}", sidecar_port, cwd=folder):
             yield {
                 "server": f"127.0.0.1:{server_port}",
                 "sidecar": f"127.0.0.1:{sidecar_port}",
+                "regressor": f"127.0.0.1:{regressor_port}",
                 "payload": _payload(registered.features.head(1)),
+                # Many rows, each its own value: the histogram's quantiles move between its buckets.
+                "regressor_payload": _payload(regressor.features.sample(20, random_state=1)),
             }
     finally:
         for server in servers:
@@ -77,12 +95,15 @@ def _drive(address: str, payload: dict, seconds: float) -> list[float]:
 @pytest.fixture(scope="module")
 def scraped(stack, tmp_path_factory):
     """Prometheus with the alert rules, scraping both jobs while traffic flows through them."""
-    targets = {"mlgate-server": [stack["server"]], "mlgate-sidecar": [stack["sidecar"]]}
+    targets = {
+        "mlgate-server": [stack["server"]], "mlgate-sidecar": [stack["sidecar"]], "mlgate-regressor": [stack["regressor"]],
+    }
     with running_prometheus(targets, rule_files=[ALERTS], workdir=tmp_path_factory.mktemp("prometheus")) as prom:
-        prom.wait_for('up{job="mlgate-server"} == 1')
-        prom.wait_for('up{job="mlgate-sidecar"} == 1')
+        for job in targets:
+            prom.wait_for(f'up{{job="{job}"}} == 1')
         server_latencies = _drive(stack["server"], stack["payload"], TRAFFIC_SECONDS)
         _drive(stack["sidecar"], stack["payload"], TRAFFIC_SECONDS / 2)
+        _drive(stack["regressor"], stack["regressor_payload"], TRAFFIC_SECONDS / 2)
         time.sleep(3)  # two more scrapes and rule evaluations after the last request
         yield prom, server_latencies
 

@@ -45,7 +45,7 @@ _COUNTERS_AND_GAUGES = {
     "mlgate_prediction_drift_psi",
     "mlgate_drift_window_rows",
 }
-_HISTOGRAMS = {"mlgate_inference_request_duration_seconds", "mlgate_inference_payload_rows"}
+_HISTOGRAMS = {"mlgate_inference_request_duration_seconds", "mlgate_inference_payload_rows", "mlgate_prediction_value"}
 EXPORTED_SERIES = (
     _COUNTERS_AND_GAUGES
     | {name + suffix for name in _HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}

@@ -55,6 +55,7 @@ DASHBOARD_THRESHOLDS = [
     ("Macro F1", "min_macro_f1"),
     ("ROC AUC", "min_roc_auc"),
     ("Feature drift (PSI) by feature", "max_serving_drift_psi"),
+    ("Prediction drift (PSI)", "max_serving_drift_psi"),
 ]
 
 _TRAILING_THRESHOLD = re.compile(r"(?P<op>[<>]=?|[=!]=)\s*(?P<number>[0-9][0-9.eE+-]*)\s*$")
@@ -220,8 +221,18 @@ def test_dashboard_has_the_required_panels(dashboard: dict[str, Any]) -> None:
         "mlgate_drift_window_rows",
         "mlgate_prediction_share",
         "mlgate_prediction_reference_share",
+        "mlgate_prediction_drift_psi",
+        "mlgate_prediction_value_bucket",
     ):
         assert series in exprs, f"no panel shows {series}"
+
+
+def test_regressor_value_panel_shows_quantiles_of_the_prediction_histogram(dashboard: dict[str, Any]) -> None:
+    (panel,) = [p for p in dashboard["panels"] if p["title"] == "Predicted values of a regressor (p10, p50, p90)"]
+    quantiles = [re.match(r"histogram_quantile\((0\.\d+), sum by \(job, le\) \(rate\(mlgate_prediction_value_bucket\{", t["expr"])
+                 for t in panel["targets"]]
+    assert all(quantiles), [t["expr"] for t in panel["targets"]]
+    assert [float(q[1]) for q in quantiles] == [0.1, 0.5, 0.9]
 
 
 def test_dashboard_panels_are_well_formed(dashboard: dict[str, Any]) -> None:

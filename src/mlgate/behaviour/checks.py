@@ -6,8 +6,9 @@ built to break them. The rows come from `mlgate.behaviour.schema`, the
 declared expectations from `mlgate.behaviour.spec`.
 
 * Generic claims hold for any model and any row the data suite accepts:
-  valid probabilities and known labels; the same answer alone as in a batch,
-  in any row order, and when asked twice.
+  valid probabilities and known labels (a regressor: one finite number per
+  row); the same answer alone as in a batch, in any row order, and when asked
+  twice. A classifier's answer is its probabilities, a regressor's its prediction.
 * Declared claims perturb the holdout within a spec entry's bounds
   (`mlgate.behaviour.declared`, re-exported here).
 * A check returns what it measured or raises `BehaviourViolation`, whose
@@ -42,6 +43,7 @@ __all__ = [
     "BehaviourViolation",
     "Measurement",
     "check_batch_independent",
+    "check_finite_predictions",
     "check_declared",
     "check_generic",
     "check_labels_known",
@@ -56,8 +58,10 @@ __all__ = [
     "violation_message",
 ]
 
-# Two answers for the same row are "the same" within this (probabilities are in [0, 1]).
+# Two answers for the same row are "the same" within this (probabilities are in [0, 1]) ...
 ANSWER_ATOL = 1e-9
+# ... plus this share of their size (a regressor's prediction is in the target's unit).
+ANSWER_RTOL = 1e-9
 # A row's probabilities may sum to 1 within this.
 PROBABILITY_SUM_ATOL = 1e-6
 
@@ -70,8 +74,19 @@ def _proba(model, frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(model.predict_proba(frame), dtype=float)
 
 
+def _predictions(model, frame: pd.DataFrame) -> np.ndarray:
+    """A regressor's answer, as the generic claims compare answers: one row of numbers per input row."""
+    predicted = np.asarray(model.predict(frame), dtype=float)
+    return predicted.reshape(len(predicted), -1) if predicted.ndim else predicted
+
+
+def answer_of(regressor: bool):
+    """What the generic claims compare for a model: a regressor's predictions, a classifier's probabilities."""
+    return _predictions if regressor else _proba
+
+
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0, atol=ANSWER_ATOL))
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=ANSWER_RTOL, atol=ANSWER_ATOL, equal_nan=True))
 
 
 def _where(frame: pd.DataFrame, i: int) -> str:
@@ -126,11 +141,11 @@ def check_valid_output(model, frame: pd.DataFrame, labels: Sequence[Any], proba:
     return check_labels_known(model, [frame], labels)
 
 
-def check_batch_independent(model, frame: pd.DataFrame, subset, proba: np.ndarray | None = None) -> int:
-    """The rows `subset` (an index, or indices) get the same probabilities in that sub-batch as inside `frame`."""
-    proba = _proba(model, frame) if proba is None else proba
+def check_batch_independent(model, frame: pd.DataFrame, subset, proba: np.ndarray | None = None, answer=_proba) -> int:
+    """The rows `subset` (an index, or indices) get the same answers in that sub-batch as inside `frame`."""
+    proba = answer(model, frame) if proba is None else proba
     subset = [int(subset)] if isinstance(subset, (int, np.integer)) else list(subset)
-    apart = _proba(model, frame.iloc[subset])
+    apart = answer(model, frame.iloc[subset])
     for position, index in enumerate(subset):
         if not _same(proba[[index]], apart[[position]]):
             where = "alone" if len(subset) == 1 else f"in a {len(subset)}-row sub-batch of rows {subset[:8]}"
@@ -141,11 +156,11 @@ def check_batch_independent(model, frame: pd.DataFrame, subset, proba: np.ndarra
     return len(frame)
 
 
-def check_order_independent(model, frame: pd.DataFrame, order: Sequence[int], proba: np.ndarray | None = None) -> int:
-    """Reordering a batch reorders its probabilities, nothing else."""
-    proba = _proba(model, frame) if proba is None else proba
+def check_order_independent(model, frame: pd.DataFrame, order: Sequence[int], proba: np.ndarray | None = None, answer=_proba) -> int:
+    """Reordering a batch reorders its answers, nothing else."""
+    proba = answer(model, frame) if proba is None else proba
     order = list(order)
-    shuffled = _proba(model, frame.iloc[order].reset_index(drop=True))
+    shuffled = answer(model, frame.iloc[order].reset_index(drop=True))
     for position, source in enumerate(order):
         if not _same(proba[[source]], shuffled[[position]]):
             raise BehaviourViolation(
@@ -155,10 +170,10 @@ def check_order_independent(model, frame: pd.DataFrame, order: Sequence[int], pr
     return len(frame)
 
 
-def check_repeatable(model, frame: pd.DataFrame, proba: np.ndarray | None = None) -> int:
-    """The same batch twice gets the same probabilities."""
-    first = _proba(model, frame) if proba is None else proba
-    second = _proba(model, frame)
+def check_repeatable(model, frame: pd.DataFrame, proba: np.ndarray | None = None, answer=_proba) -> int:
+    """The same batch twice gets the same answers."""
+    first = answer(model, frame) if proba is None else proba
+    second = answer(model, frame)
     for i in range(len(frame)):
         if not _same(first[[i]], second[[i]]):
             raise BehaviourViolation(
@@ -168,7 +183,20 @@ def check_repeatable(model, frame: pd.DataFrame, proba: np.ndarray | None = None
     return len(frame)
 
 
-def check_generic(model, labels: Sequence[Any], drawn, claims: Sequence[str] = GENERIC_CLAIMS) -> dict[str, float]:
+def check_finite_predictions(model, frame: pd.DataFrame, predicted: np.ndarray | None = None) -> int:
+    """A regressor's answer: one finite number for every row, no NaN, no infinity."""
+    predicted = _predictions(model, frame) if predicted is None else predicted
+    rows = len(frame)
+    if predicted.ndim != 2 or predicted.shape != (rows, 1):
+        raise BehaviourViolation(f"predict returned shape {predicted.shape} for {rows} row(s); a regressor gives one number per row")
+    bad = np.flatnonzero(~np.isfinite(predicted[:, 0]))
+    if bad.size:
+        i = int(bad[0])
+        raise BehaviourViolation(f"prediction {predicted[i, 0]} is not a finite number for {_where(frame, i)}")
+    return rows
+
+
+def check_generic(model, labels: Sequence[Any], drawn, claims: Sequence[str] = GENERIC_CLAIMS, regressor: bool = False) -> dict[str, float]:
     """The generic claims on one draw of `schema_batches`, sharing the batch's first answer.
 
     A model that raises on a schema row breaks the claim being checked: the
@@ -177,17 +205,20 @@ def check_generic(model, labels: Sequence[Any], drawn, claims: Sequence[str] = G
     frame, index, order = drawn
     measured: dict[str, float] = {}
     claim = claims[0] if "valid_output" not in claims else "valid_output"
+    answer = answer_of(regressor)
     try:
-        proba = _proba(model, frame)
+        first = answer(model, frame)
         for claim in claims:
-            if claim == "valid_output":  # its labels are checked once per search: search_generic
-                measured[claim] = check_valid_probabilities(model, frame, labels, proba)
+            if claim == "valid_output" and regressor:
+                measured[claim] = check_finite_predictions(model, frame, first)
+            elif claim == "valid_output":  # its labels are checked once per search: search_generic
+                measured[claim] = check_valid_probabilities(model, frame, labels, first)
             elif claim == "batch_independent":
-                measured[claim] = check_batch_independent(model, frame, index, proba)
+                measured[claim] = check_batch_independent(model, frame, index, first, answer)
             elif claim == "order_independent":
-                measured[claim] = check_order_independent(model, frame, order, proba)
+                measured[claim] = check_order_independent(model, frame, order, first, answer)
             elif claim == "repeatable":
-                measured[claim] = check_repeatable(model, frame, proba)
+                measured[claim] = check_repeatable(model, frame, first, answer)
             else:
                 raise ValueError(f"unknown generic claim {claim!r}; use one of {GENERIC_CLAIMS}")
     except BehaviourViolation as violation:
@@ -195,17 +226,18 @@ def check_generic(model, labels: Sequence[Any], drawn, claims: Sequence[str] = G
         raise
     except (ValueError, TypeError, ArithmeticError, IndexError, KeyError) as error:
         raise BehaviourViolation(
-            f"the model raised {type(error).__name__}: {first_line(error)} on {_crashing_row(model, frame)}",
+            f"the model raised {type(error).__name__}: {first_line(error)} on {_crashing_row(model, frame, regressor)}",
             claim=claim,
         ) from error
     return measured
 
 
-def _crashing_row(model, frame: pd.DataFrame) -> str:
+def _crashing_row(model, frame: pd.DataFrame, regressor: bool = False) -> str:
     """The first row the model cannot answer alone, or the batch when each row alone is fine."""
     for i in range(len(frame)):
         try:
-            model.predict_proba(frame.iloc[[i]])
+            if not regressor:
+                model.predict_proba(frame.iloc[[i]])
             model.predict(frame.iloc[[i]])
         except Exception:  # noqa: BLE001 - any error names the row
             return _where(frame, i)

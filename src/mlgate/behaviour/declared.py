@@ -83,49 +83,93 @@ def _perturbed(expectation: Expectation, base: pd.DataFrame, draw: np.ndarray) -
 
 
 def measure(model, base: pd.DataFrame, pairs: Sequence[tuple[Expectation, np.ndarray]]) -> list[Measurement]:
-    """Each (expectation, draw) applied to the holdout `base`; all scored in one call per answer kind."""
+    """Each (expectation, draw) applied to the holdout `base`; all scored in one call per answer kind.
+
+    A classifier's invariance compares labels and its directional claims one
+    label's probability; a regressor's claims (`on_prediction`) compare its
+    predicted numbers. `predict` serves both labels and numbers.
+    """
     if not pairs:
         return []
     rows = len(base)
     stacked = pd.concat([base] + [_perturbed(e, base, d) for e, d in pairs], ignore_index=True)
-    labels = np.asarray(model.predict(stacked)) if any(isinstance(e, Invariance) for e, _ in pairs) else None
-    wants_proba = any(isinstance(e, Directional) for e, _ in pairs)
+    wants_predict = any(isinstance(e, Invariance) or e.on_prediction for e, _ in pairs)
+    predicted = np.asarray(model.predict(stacked)) if wants_predict else None
+    wants_proba = any(isinstance(e, Directional) and not e.on_prediction for e, _ in pairs)
     proba = np.asarray(model.predict_proba(stacked), dtype=float) if wants_proba else None
     classes = [plain(c) for c in getattr(model, "classes_", [])]
     found = []
     for k, (expectation, draw) in enumerate(pairs, start=1):
         here = slice(k * rows, (k + 1) * rows)
         if isinstance(expectation, Invariance):
-            before, after = labels[:rows], labels[here]
-            flipped = np.flatnonzero(after != before)
-            detail = ""
-            if flipped.size:
-                i = int(flipped[0])
-                moved = ", ".join(f"{c} {draw[i, j]:+.4g}" for j, c in enumerate(expectation.noise))
-                detail = (
-                    f"holdout row {i} {describe_row(base, i)} flips {plain(before[i])!r} -> "
-                    f"{plain(after[i])!r} with {moved}"
-                )
-            found.append(Measurement(flipped.size / rows, expectation.limit, detail))
-            continue
-        # A label the model never learned has probability 0 everywhere: nothing can move it.
-        if expectation.label not in classes:
+            if expectation.on_prediction:
+                found.append(_moved(expectation, base, draw, _numbers(predicted[:rows]), _numbers(predicted[here])))
+            else:
+                found.append(_flipped(expectation, base, draw, predicted[:rows], predicted[here]))
+        elif expectation.on_prediction:
+            found.append(_wrong_way(expectation, base, draw, _numbers(predicted[:rows]), _numbers(predicted[here]), "the prediction"))
+        elif expectation.label not in classes:
+            # A label the model never learned has probability 0 everywhere: nothing can move it.
             found.append(Measurement(0.0, expectation.limit, ""))
-            continue
-        column = classes.index(expectation.label)
-        before, after = proba[:rows, column], proba[here, column]
-        sign = 1.0 if expectation.effect == "not_lower" else -1.0
-        wrong_way = sign * (before - after)  # > 0: moved against the declared effect
-        bad = np.flatnonzero(wrong_way > expectation.tolerance + 1e-12)
-        detail = ""
-        if bad.size:
-            i = int(bad[np.argmax(wrong_way[bad])])
-            detail = (
-                f"holdout row {i} {describe_row(base, i)}: '{expectation.column}' {draw[i]:+.4g} moves "
-                f"P({expectation.label!r}) {before[i]:.4g} -> {after[i]:.4g}"
-            )
-        found.append(Measurement(bad.size / rows, expectation.limit, detail))
+        else:
+            column = classes.index(expectation.label)
+            found.append(_wrong_way(expectation, base, draw, proba[:rows, column], proba[here, column], f"P({expectation.label!r})"))
     return found
+
+
+def _numbers(predicted: np.ndarray) -> np.ndarray:
+    """A regressor's predictions as floats, one per row (a one-column answer flattened)."""
+    return np.asarray(predicted, dtype=float).reshape(len(predicted), -1)[:, 0]
+
+
+def _noise_text(expectation: Invariance, draw: np.ndarray, i: int) -> str:
+    return ", ".join(f"{c} {draw[i, j]:+.4g}" for j, c in enumerate(expectation.noise))
+
+
+def _flipped(expectation: Invariance, base: pd.DataFrame, draw: np.ndarray, before, after) -> Measurement:
+    """A classifier's invariance: the share of rows whose label the noise changed."""
+    flipped = np.flatnonzero(after != before)
+    detail = ""
+    if flipped.size:
+        i = int(flipped[0])
+        detail = (
+            f"holdout row {i} {describe_row(base, i)} flips {plain(before[i])!r} -> "
+            f"{plain(after[i])!r} with {_noise_text(expectation, draw, i)}"
+        )
+    return Measurement(flipped.size / len(base), expectation.limit, detail)
+
+
+def _moved(expectation: Invariance, base: pd.DataFrame, draw: np.ndarray, before, after) -> Measurement:
+    """A regressor's invariance: the share of rows whose prediction moved further than allowed.
+
+    A prediction that is not a finite number moved without bound.
+    """
+    change = np.where(np.isfinite(before) & np.isfinite(after), np.abs(after - before), np.inf)
+    excess = change - expectation.allowed_change(before)
+    bad = np.flatnonzero(excess > 1e-12)
+    detail = ""
+    if bad.size:
+        i = int(bad[np.argmax(excess[bad])])
+        detail = (
+            f"holdout row {i} {describe_row(base, i)}: the prediction moves {before[i]:.6g} -> {after[i]:.6g} "
+            f"with {_noise_text(expectation, draw, i)}"
+        )
+    return Measurement(bad.size / len(base), expectation.limit, detail)
+
+
+def _wrong_way(expectation: Directional, base: pd.DataFrame, draw: np.ndarray, before, after, what: str) -> Measurement:
+    """A directional claim: the share of rows whose answer (`what`) moved against the declared effect."""
+    sign = 1.0 if expectation.effect == "not_lower" else -1.0
+    wrong_way = np.nan_to_num(sign * (before - after), nan=np.inf)  # > 0: moved against the declared effect
+    bad = np.flatnonzero(wrong_way > expectation.tolerance + 1e-12)
+    detail = ""
+    if bad.size:
+        i = int(bad[np.argmax(wrong_way[bad])])
+        detail = (
+            f"holdout row {i} {describe_row(base, i)}: '{expectation.column}' {draw[i]:+.4g} moves "
+            f"{what} {before[i]:.6g} -> {after[i]:.6g}"
+        )
+    return Measurement(bad.size / len(base), expectation.limit, detail)
 
 
 def violation_message(expectation: Expectation, measurement: Measurement, rows: int) -> str:
@@ -133,15 +177,22 @@ def violation_message(expectation: Expectation, measurement: Measurement, rows: 
     share = f"{measurement.value:.1%} of {rows} holdout rows"
     if isinstance(expectation, Invariance):
         noise = ", ".join(f"'{c}' ±{v:g}" for c, v in expectation.noise.items())
+        if expectation.max_change is not None:
+            moved = f"moves the prediction by more than {expectation.max_change:g} on"
+        elif expectation.max_relative_change is not None:
+            moved = f"moves the prediction by more than {expectation.max_relative_change:.1%} of itself on"
+        else:
+            moved = "flips the label of"
         head = (
-            f"invariance '{expectation.name}' broken: noise within {noise} flips the label of {share} "
+            f"invariance '{expectation.name}' broken: noise within {noise} {moved} {share} "
             f"(allowed {expectation.max_flipped_fraction:.1%})"
         )
     else:
         way = "lowers" if expectation.effect == "not_lower" else "raises"
+        what = "the prediction" if expectation.on_prediction else f"P({expectation.label!r})"
         head = (
             f"directional '{expectation.name}' broken: raising '{expectation.column}' by up to "
-            f"{expectation.max_increase:g} {way} P({expectation.label!r}) by more than "
+            f"{expectation.max_increase:g} {way} {what} by more than "
             f"{expectation.tolerance:g} on {share} (allowed {expectation.max_violating_fraction:.1%})"
         )
     return f"{head}; e.g. {measurement.detail}. Claim: {expectation.claim}"

@@ -146,24 +146,25 @@ def _fewer_examples(settings, per_example: int):
     return hypothesis_settings(settings, max_examples=max(1, math.ceil(settings.max_examples / per_example)))
 
 
-def search_generic(model, schema: Schema, settings) -> dict[str, ClaimOutcome]:
+def search_generic(model, schema: Schema, settings, regressor: bool = False) -> dict[str, ClaimOutcome]:
     """The four generic claims on one stream of whole frames: four calls to the model per frame.
 
     `settings.max_examples` small batches' worth of rows, drawn as frames of
     FRAME_ROWS rows (EXAMPLES_PER_FRAME batches each): as many rows or more, an
-    eighth of the calls. The labels of every drawn row are checked after the
-    search, in one call to `predict`, rather than once per frame.
+    eighth of the calls. A classifier's labels of every drawn row are checked
+    after the search, in one call to `predict`, rather than once per frame; a
+    regressor's answer is its prediction, checked finite on every frame.
     """
     outcomes = search(
         schema_batches(schema),
-        lambda drawn, claims: check_generic(model, schema.labels, drawn, claims),
+        lambda drawn, claims: check_generic(model, schema.labels, drawn, claims, regressor),
         GENERIC_CLAIMS,
         _fewer_examples(settings, EXAMPLES_PER_FRAME),
-        keep_draws=True,
+        keep_draws=not regressor,
         max_kept=None,
     )
     valid = outcomes["valid_output"]
-    if valid.held and valid.draws:
+    if not regressor and valid.held and valid.draws:
         frames = [frame for frame, _, _ in valid.draws]
         try:
             check_labels_known(model, frames, schema.labels)

@@ -5,6 +5,14 @@ columns flips at most a share of holdout predictions. `[[directional]]`:
 raising a column never moves one label's probability the wrong way by more
 than a tolerance. Each entry's `name` names its gate; a bad file is a
 `BehaviourSpecError` naming the file, the entry and the key to fix.
+
+A regressor's claims are the same two tables on its predicted number: an
+invariance entry with `max_change` (the target's unit) or `max_relative_change`
+(a share of the prediction) counts a row as flipped when noise moves its
+prediction further than that; a directional entry without `label` is about the
+prediction itself ("the price rises with the area": effect = "not_lower"), its
+`tolerance` in the target's unit. A forest is a step function: the claim is
+"not lower", never "strictly higher".
 """
 
 from __future__ import annotations
@@ -36,8 +44,23 @@ class Invariance:
     claim: str
     noise: Mapping[str, float]
     max_flipped_fraction: float
+    # A regressor's: a row is flipped when its prediction moves further than this (target unit) ...
+    max_change: float | None = None
+    # ... or than this share of its prediction's size.
+    max_relative_change: float | None = None
 
     kind = "invariance"
+
+    @property
+    def on_prediction(self) -> bool:
+        """A claim on a regressor's predicted number, not on a label."""
+        return self.max_change is not None or self.max_relative_change is not None
+
+    def allowed_change(self, before):
+        """How far each prediction in `before` may move under the noise."""
+        if self.max_change is not None:
+            return self.max_change
+        return self.max_relative_change * abs(before)
 
     @property
     def limit(self) -> float:
@@ -53,12 +76,17 @@ class Directional:
     claim: str
     column: str
     max_increase: float
-    label: Any
+    label: Any  # None: the claim is on a regressor's predicted number
     effect: str  # not_lower or not_higher
-    tolerance: float = 0.0  # a move the wrong way of at most this much is allowed
+    tolerance: float = 0.0  # a move the wrong way of at most this much is allowed (a probability, or the target's unit)
     max_violating_fraction: float = 0.0
 
     kind = "directional"
+
+    @property
+    def on_prediction(self) -> bool:
+        """A claim on a regressor's predicted number, not on one label's probability."""
+        return self.label is None
 
     @property
     def limit(self) -> float:
@@ -89,19 +117,20 @@ def spec_path(expectations_dir: str | Path, dataset_name: str) -> Path:
 
 
 _KEYS = {
-    "invariance": ({"name", "claim", "noise", "max_flipped_fraction"}, set()),
+    "invariance": ({"name", "claim", "noise"}, {"max_flipped_fraction", "max_change", "max_relative_change"}),
     "directional": (
-        {"name", "claim", "column", "max_increase", "label", "effect"},
-        {"tolerance", "max_violating_fraction"},
+        {"name", "claim", "column", "max_increase", "effect"},
+        {"label", "tolerance", "max_violating_fraction"},
     ),
 }
+TASKS = ("classification", "regression")
 
 
-def read_spec(path: Path, schema: Schema | None = None) -> BehaviourSpec:
-    """Parse a spec and check it against `schema`; a BehaviourSpecError names what to fix.
+def read_spec(path: Path, schema: Schema | None = None, task: str | None = None) -> BehaviourSpec:
+    """Parse a spec and check it against `schema` and `task`; a BehaviourSpecError names what to fix.
 
     Without a schema (at collection, before any data is read) only the file's
-    own shape is checked: columns and labels are checked once the data is in.
+    own shape is checked: columns, labels and the task are checked once the data is in.
     """
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -135,11 +164,34 @@ def read_spec(path: Path, schema: Schema | None = None) -> BehaviourSpec:
             seen.add(name)
             where = f"behaviour spec {path}, '{name}'"
             claim = _text(entry["claim"], where, "claim")
+            _check_task(kind, entry, where, task)
             if kind == "invariance":
                 parsed[kind].append(_invariance(entry, name, claim, where, schema))
             else:
                 parsed[kind].append(_directional(entry, name, claim, where, schema))
     return BehaviourSpec(path, tuple(parsed["invariance"]), tuple(parsed["directional"]))
+
+
+def _on_prediction(kind: str, entry: Mapping[str, Any]) -> bool:
+    """Whether an entry claims something of a regressor's predicted number (see the module docstring)."""
+    if kind == "directional":
+        return "label" not in entry
+    return "max_change" in entry or "max_relative_change" in entry
+
+
+def _check_task(kind: str, entry: Mapping[str, Any], where: str, task: str | None) -> None:
+    """A claim on a label for a regressor, or on a predicted number for a classifier, is one clear error."""
+    if task not in TASKS or _on_prediction(kind, entry) == (task == "regression"):
+        return
+    if task == "regression":
+        fix = "drop 'label'" if kind == "directional" else "give 'max_change' or 'max_relative_change'"
+        raise BehaviourSpecError(
+            f"{where}: a claim on a label, but the task is regression (the model predicts a number); {fix}"
+        )
+    fix = "add 'label'" if kind == "directional" else "drop 'max_change'/'max_relative_change'"
+    raise BehaviourSpecError(
+        f"{where}: a claim on a predicted number, but the task is classification; {fix}"
+    )
 
 
 def _text(value: Any, where: str, key: str) -> str:
@@ -180,14 +232,23 @@ def _invariance(entry, name, claim, where, schema: Schema | None) -> Invariance:
         _numeric_column(column, where, schema): _number(size, where, f"noise.{column}", low=0.0, open_low=True)
         for column, size in noise.items()
     }
-    fraction = _number(entry["max_flipped_fraction"], where, "max_flipped_fraction", low=0.0, high=1.0)
-    return Invariance(name, claim, bounds, fraction)
+    change = {key: entry[key] for key in ("max_change", "max_relative_change") if key in entry}
+    if len(change) > 1:
+        raise BehaviourSpecError(f"{where}: give 'max_change' (the target's unit) or 'max_relative_change', not both")
+    if not change and "max_flipped_fraction" not in entry:
+        raise BehaviourSpecError(
+            f"{where}: missing 'max_flipped_fraction' (a classifier's share of labels noise may flip), "
+            "or, for a regressor, 'max_change' / 'max_relative_change' (how far noise may move a prediction)"
+        )
+    fraction = _number(entry.get("max_flipped_fraction", 0.0), where, "max_flipped_fraction", low=0.0, high=1.0)
+    limits = {key: _number(value, where, key, low=0.0) for key, value in change.items()}
+    return Invariance(name, claim, bounds, fraction, limits.get("max_change"), limits.get("max_relative_change"))
 
 
 def _directional(entry, name, claim, where, schema: Schema | None) -> Directional:
     column = _numeric_column(entry["column"], where, schema)
-    label = entry["label"]
-    if schema is not None and label not in schema.labels:
+    label = entry.get("label")
+    if label is not None and schema is not None and label not in schema.labels:
         raise BehaviourSpecError(f"{where}: label {label!r} is not in the label set {list(schema.labels)}")
     effect = entry["effect"]
     if effect not in EFFECTS:
@@ -199,6 +260,6 @@ def _directional(entry, name, claim, where, schema: Schema | None) -> Directiona
         _number(entry["max_increase"], where, "max_increase", low=0.0, open_low=True),
         label,
         effect,
-        _number(entry.get("tolerance", 0.0), where, "tolerance", low=0.0, high=1.0),
+        _number(entry.get("tolerance", 0.0), where, "tolerance", low=0.0, high=None if label is None else 1.0),
         _number(entry.get("max_violating_fraction", 0.0), where, "max_violating_fraction", low=0.0, high=1.0),
     )

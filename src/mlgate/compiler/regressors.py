@@ -88,19 +88,7 @@ def compile_regressor(pipeline, example) -> Compilation:
         value = translate(graph, features, estimator)
     except Unsupported as why:
         return Compilation(None, str(why))
-    graph.nodes.append(helper.make_node("Identity", [value], [OUTPUT]))
-    inputs = []
-    if numeric:
-        inputs.append(helper.make_tensor_value_info(NUMERIC, TensorProto.DOUBLE, [None, len(numeric)]))
-    if categorical:
-        inputs.append(helper.make_tensor_value_info(CATEGORICAL, TensorProto.INT64, [None, len(categorical)]))
-    output = helper.make_tensor_value_info(OUTPUT, TensorProto.DOUBLE, [None, 1])
-    model = helper.make_model(
-        helper.make_graph(graph.nodes, "mlgate", inputs, [output], graph.initializers),
-        opset_imports=[helper.make_opsetid("", ONNX_OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
-    )
-    model.ir_version = IR_VERSION
-    model.producer_name = "mlgate"
+    model = _onnx_model(graph, value, numeric, categorical)
     columns = [c for c in example.columns if c in set(numeric) | set(categorical)]
     missing = [c for c in numeric + categorical if c not in columns]
     if missing:
@@ -120,3 +108,21 @@ def compile_regressor(pipeline, example) -> Compilation:
     helper.set_model_props(model, {METADATA_KEY: json.dumps(meta)})
     onnx.checker.check_model(model)
     return Compilation(CompiledModel(model.SerializeToString()))
+
+
+def _onnx_model(graph: Graph, value: str, numeric: list, categorical: list):
+    """The translated graph as an ONNX model: its inputs by column kind, one double per row out."""
+    graph.nodes.append(helper.make_node("Identity", [value], [OUTPUT]))
+    inputs = []
+    if numeric:
+        inputs.append(helper.make_tensor_value_info(NUMERIC, TensorProto.DOUBLE, [None, len(numeric)]))
+    if categorical:
+        inputs.append(helper.make_tensor_value_info(CATEGORICAL, TensorProto.INT64, [None, len(categorical)]))
+    output = helper.make_tensor_value_info(OUTPUT, TensorProto.DOUBLE, [None, 1])
+    model = helper.make_model(
+        helper.make_graph(graph.nodes, "mlgate", inputs, [output], graph.initializers),
+        opset_imports=[helper.make_opsetid("", ONNX_OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
+    )
+    model.ir_version = IR_VERSION
+    model.producer_name = "mlgate"
+    return model
