@@ -88,6 +88,10 @@ bench-serving: install-dev
 bench-false-alarms: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/false_alarms.py --sessions 10
 
+## Count the model gates' refusals: 40 trials per dataset of equal (refresh, reseed) and clearly worse candidates
+bench-false-refusals: install-dev
+	PYTHONPATH=. $(BIN)/python benchmarks/false_refusals.py --trials 40
+
 ## Time a cold `pytest gates/` against a bare training script
 bench-gates: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/gate_session.py
@@ -116,4 +120,4 @@ bench-score: install-dev
 serve: install
 	$(BIN)/mlgate serve
 
-.PHONY: FORCE help install install-dev prometheus postgresql java team-server team-server-stop gates test docs reference history bench-serving bench-false-alarms bench-gates bench-concurrent bench-history bench-drift bench-score serve
+.PHONY: FORCE help install install-dev prometheus postgresql java team-server team-server-stop gates test docs reference history bench-serving bench-false-alarms bench-false-refusals bench-gates bench-concurrent bench-history bench-drift bench-score serve

@@ -135,7 +135,7 @@ def behaviour_seconds() -> float:
 
     root = Path(__file__).resolve().parents[1]
     settings = Settings()
-    split = split_holdout(load_dataset(settings.dataset, settings.target), settings.holdout_fraction, settings.random_seed)
+    split = split_holdout(load_dataset(settings.dataset, settings.target), settings.holdout_fraction, key=settings.split_key)
     model = train_model(split.train, settings)
     holdout = as_model_input(split.holdout.features)
     schema = schema_for(read_suite(root / settings.suite_path), holdout, [0, 1], settings.target)

@@ -174,7 +174,7 @@ def split():
     from mlgate.settings import Settings
 
     settings = Settings()
-    return split_holdout(load_dataset(settings.dataset, settings.target), settings.holdout_fraction, settings.random_seed)
+    return split_holdout(load_dataset(settings.dataset, settings.target), settings.holdout_fraction, key=settings.split_key)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Load a dataset (bundled or CSV) and split off a stratified, seeded holdout."""
+"""Load a dataset (bundled or CSV) and split off a stable, stratified holdout (evaluation/split.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mlgate.evaluation.split import SplitError, SplitIndex, stable_split
 from mlgate.settings import BUNDLED_PREFIX, Settings, SettingsError
 
 
@@ -37,6 +38,15 @@ class Split:
     holdout: Dataset
     # Rows whose target is missing: they cannot train or score, so the split drops them.
     rows_without_target: int = 0
+    # The labelled rows the split was computed on, and which of them are held out (positional):
+    # what the champion gate needs to find the holdout rows a champion trained on.
+    labelled: Dataset | None = None
+    index: SplitIndex | None = None
+
+    @property
+    def definition(self) -> str:
+        """What decided each row's side, as recorded on the run and the version (tracking.TAG_SPLIT)."""
+        return self.index.definition.describe() if self.index is not None else "unknown"
 
 
 def _load_bundled(name: str) -> pd.DataFrame:
@@ -140,20 +150,30 @@ def load_dataset(dataset: str, target: str, content: bytes | None = None) -> Dat
     return Dataset(frame=frame, target=target)
 
 
-def split_holdout(dataset: Dataset, fraction: float, seed: int, task: str = "classification") -> Split:
-    """A stratified, seeded split; rows without a target cannot train or score: dropped, and counted."""
+def split_holdout(dataset: Dataset, fraction: float, *, key: str | None = None, task: str = "classification") -> Split:
+    """A stable split: a row keeps its side as rows are appended (mlgate.evaluation.split.stable_split).
+
+    Stratified by label; a regression's target is spread by the hash in expectation only. Rows
+    without a target cannot train or score: dropped, and counted. `key` names a column whose value
+    decides a row's side (an id); without one, the row's content does.
+    """
     labelled = dataset.frame[dataset.labels.notna()].reset_index(drop=True)
-    dropped = len(dataset.frame) - len(labelled)
     if task == "regression":
-        strata = _quantile_strata(labelled[dataset.target], fraction)
+        if labelled[dataset.target].nunique() < 2:
+            raise DataError(f"column '{dataset.target}' has fewer than 2 distinct values; a regressor needs a varying target")
     else:
         _check_labels(labelled[dataset.target], dataset.target)
-        strata = labelled[dataset.target]
-    train, holdout = _split(labelled, strata, fraction, seed, dataset.target)
+    try:
+        index = stable_split(labelled, dataset.target, fraction, key=key or None, stratify=task != "regression")
+    except SplitError as error:
+        raise DataError(str(error)) from None
+    train, holdout = index.apply(labelled)
     return Split(
         train=Dataset(train.reset_index(drop=True), dataset.target),
         holdout=Dataset(holdout.reset_index(drop=True), dataset.target),
-        rows_without_target=dropped,
+        rows_without_target=len(dataset.frame) - len(labelled),
+        labelled=Dataset(labelled, dataset.target),
+        index=index,
     )
 
 
@@ -167,26 +187,3 @@ def _check_labels(labels: pd.Series, target: str) -> None:
             f"label(s) {list(rare.index)} of '{target}' occur only once; "
             "a stratified holdout needs at least 2 rows per label"
         )
-
-
-def _quantile_strata(values: pd.Series, fraction: float) -> pd.Series:
-    """Target quantile bins, so the holdout spans the target's range as training does.
-
-    At most 10 bins, and few enough that each holds about 5 holdout rows.
-    """
-    if values.nunique() < 2:
-        raise DataError(f"column '{values.name}' has fewer than 2 distinct values; a regressor needs a varying target")
-    bins = int(max(1, min(10, len(values) * fraction // 5)))
-    return pd.qcut(values.rank(method="first"), q=bins, labels=False) if bins > 1 else None
-
-
-def _split(labelled: pd.DataFrame, strata, fraction: float, seed: int, target: str):
-    from sklearn.model_selection import train_test_split
-
-    try:
-        return train_test_split(labelled, test_size=fraction, random_state=seed, stratify=strata)
-    except ValueError as error:
-        raise DataError(
-            f"cannot hold out {fraction:.0%} of {len(labelled)} rows stratified by "
-            f"'{target}' ({error}); change holdout_fraction or add rows"
-        ) from None

@@ -33,9 +33,11 @@ class Settings:
     dataset: str = "sklearn:breast_cancer"
     # The label column; the bundled datasets call it `target`.
     target: str = "target"
-    # Share of rows held out for the model gates, stratified by label.
+    # Share of rows held out for the model gates: a row's side is fixed by a hash (evaluation/split.py).
     holdout_fraction: float = 0.2
-    # Seed for the split and the estimator: the same data gives the same model.
+    # Column whose value decides a row's side (an id); empty: the whole row's content decides it.
+    split_key: str = ""
+    # Seed for the estimator: the same data gives the same model (the split needs none).
     random_seed: int = 42
     # Folder holding one Great Expectations suite per dataset (`<dataset stem>.json`).
     expectations_dir: str = "gates/expectations"
@@ -64,10 +66,18 @@ class Settings:
     min_roc_auc: float = 0.95
     # Smallest recall of any one class on the holdout that passes.
     min_class_recall: float = 0.85
-    # Largest accuracy drop versus the champion that still passes.
+    # Non-inferiority margin in accuracy: refused only when shown worse than the champion by more.
     champion_tolerance: float = 0.01
-    # McNemar's exact test: "significantly worse" below this p-value.
+    # Margin per row for the paired proper scores (Brier, 0..2, and log loss, nats) versus the champion.
+    champion_score_tolerance: float = 0.02
+    # One-sided level of every paired champion test (Holm-adjusted over its decisions); below 0.5.
     champion_significance_level: float = 0.05
+    # Calibration gate: largest paired log-loss excess over the champion, nats per row.
+    calibration_tolerance_nats: float = 0.02
+    # A threshold gate whose interval straddles its minimum: "pass" (refuse on evidence) or "refuse".
+    threshold_straddle: str = "pass"
+    # Two-sided confidence level of the threshold gates' intervals (Wilson, bootstrap).
+    threshold_confidence_level: float = 0.95
     # Regression: smallest holdout R² (a fraction of the target's variance explained; 0 is the mean's).
     min_r2: float = 0.1
     # Regression: largest holdout RMSE, in the target's unit; inf: no limit (the gate is not collected).

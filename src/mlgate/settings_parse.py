@@ -46,12 +46,15 @@ _FRACTIONS = {
     "compiled_parity_atol",
     "max_prediction_share_shift",
     "slice_significance_level",
+    "threshold_confidence_level",
 }
 # Settings that take one of a few words.
-_CHOICES = {"task": ("auto", "classification", "regression")}
-# Settings that may be 0 (a loss increase: 0 is exact McNemar), and the least value of others.
-_NON_NEGATIVE = {"slice_tolerance"}
+_CHOICES = {"task": ("auto", "classification", "regression"), "threshold_straddle": ("pass", "refuse")}
+# Settings that may be 0 (a loss increase: 0 is exact McNemar; a margin: no slack), and the least value of others.
+_NON_NEGATIVE = {"slice_tolerance", "champion_score_tolerance", "calibration_tolerance_nats"}
 _AT_LEAST = {"slice_min_rows": 4, "slice_bins": 2}
+# Settings whose empty string means "none".
+_MAY_BE_EMPTY = {"split_key"}
 _PIPELINE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _TYPE_NAMES = {
     str: "a string", int: "an int (a whole number)", float: "a float (a number)", dict: "a TOML table",
@@ -81,7 +84,7 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         raise SettingsError(
             f"{where} is {value!r}; it must be {_TYPE_NAMES[expected]}"
         )
-    if expected is str and not value.strip():
+    if expected is str and not value.strip() and name not in _MAY_BE_EMPTY:
         raise SettingsError(f"{where} is empty; give it a value")
     if name in _CHOICES and value not in _CHOICES[name]:
         raise SettingsError(f"{where} is {value!r}; it must be one of: " + ", ".join(map(repr, _CHOICES[name])))
@@ -91,15 +94,9 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
         raise SettingsError(f"{where} is {value!r}; it must be between 0 and 1")
     if name == "holdout_fraction" and not 0.0 < value < 1.0:
         raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
-    if name == "random_seed" and value < 0:
-        raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
-    if name in _NON_NEGATIVE and value < 0:
-        raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
     if name in _AT_LEAST and value < _AT_LEAST[name]:
         raise SettingsError(f"{where} is {value!r}; it must be at least {_AT_LEAST[name]}")
-    may_be_zero = _FRACTIONS | _NON_NEGATIVE | {"random_seed", "min_r2"}
-    if expected in (int, float) and name not in may_be_zero and value <= 0:
-        raise SettingsError(f"{where} is {value!r}; it must be above 0")
+    _check_number(name, value, where)
     if name == "pipeline" and not _PIPELINE_NAME.fullmatch(value):
         raise SettingsError(
             f"{where} is {value!r}; it must name a function as 'package.module:function', "
@@ -112,6 +109,18 @@ def coerce(setting: dataclasses.Field, value: Any, source: str) -> Any:
     return value
 
 
+def _check_number(name: str, value: Any, where: str) -> None:
+    if not isinstance(value, int | float):
+        return
+    if name == "random_seed" or name in _NON_NEGATIVE:
+        if value < 0:
+            raise SettingsError(f"{where} is {value!r}; it must be 0 or above")
+    elif name == "champion_significance_level" and not 0.0 < value < 0.5:
+        raise SettingsError(f"{where} is {value!r}; a one-sided level must be above 0 and below 0.5")
+    elif name == "threshold_confidence_level" and not 0.0 < value < 1.0:
+        raise SettingsError(f"{where} is {value!r}; it must be above 0 and below 1")
+    elif name not in _FRACTIONS | {"min_r2"} and value <= 0:
+        raise SettingsError(f"{where} is {value!r}; it must be above 0")
 def _declared_slices(entries: list, where: str) -> tuple[dict[str, Any], ...]:
     """Checked by the slice gates' own parser at start-up: a bad entry is one message naming it."""
     from mlgate.evaluation.declared_slices import SliceSpecError, parse_declared_slices

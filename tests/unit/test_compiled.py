@@ -41,7 +41,7 @@ def wine_dataset() -> Dataset:
 
 class Case:
     def __init__(self, name: str, dataset: Dataset, settings: Settings) -> None:
-        split = split_holdout(dataset, settings.holdout_fraction, settings.random_seed)
+        split = split_holdout(dataset, settings.holdout_fraction, key=settings.split_key)
         self.name = name
         self.settings = settings
         self.train = split.train

@@ -33,7 +33,7 @@ def diabetes_csv(tmp_path_factory) -> str:
 
 def trained(csv: str, estimator: str, **params):
     settings = load_settings(overrides={"dataset": csv, "target": "target", "estimator": estimator, "estimator_params": params})
-    split = split_holdout(load_dataset(csv, "target"), 0.2, 42, "regression")
+    split = split_holdout(load_dataset(csv, "target"), 0.2, task="regression")
     return train_model(split.train, settings), split
 
 

@@ -210,3 +210,25 @@ def test_a_long_value_is_cut_in_the_table_and_kept_whole_in_json():
     (row,) = [line for line in report.to_markdown().splitlines() if "`test_columns`" in line]
     assert len(row) < 140 and "…" in row
     assert json.loads(report.to_json())["gates"][0]["value"] == columns
+
+
+def test_model_gates_section_shows_estimate_interval_rows_threshold_and_verdict_and_a_small_class():
+    from mlgate.evaluation.intervals import accuracy_check, class_recall_checks
+    from mlgate.evaluation.paired import non_inferiority
+    from mlgate.plugin.evidence import check_row, decision_row
+
+    truth = ["a"] * 100 + ["b"] * 12
+    predicted = ["a"] * 100 + ["b"] * 10 + ["a"] * 2  # class b: 10/12 = 0.833 against 0.85
+    rows = [check_row("min_holdout_accuracy", accuracy_check(truth, predicted, 0.9))]
+    rows += [check_row("min_class_recall", c) for c in class_recall_checks(truth, predicted, 0.85)]
+    champion = [1.0] * 112
+    rows.append(decision_row("champion", non_inferiority(
+        [float(t == p) for t, p in zip(truth, predicted, strict=True)], champion, 0.01, 0.05, "correctness")))
+    report = GateReport("sklearn:wine", "m", "run", session_gates(), evidence=rows)
+
+    section = report.to_markdown().split("## Model gates", 1)[1].split("\n## ", 1)[0]
+    assert "| min_class_recall | recall of class b | 0.8333 | 0.552 to 0.953 | 12 | >= 0.85 | ✅ passed |" in section
+    assert "| champion | accuracy | -0.01786 |" in section and "❌ refused" not in section.split("| champion |")[0]
+    # The straddling class says that 12 rows cannot tell, and how many would.
+    assert "12 rows cannot tell 0.833 from 0.85; ~" in section and "rows would" in section
+    assert json.loads(report.to_json())["summary"]["model_gates"] == rows

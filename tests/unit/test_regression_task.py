@@ -102,28 +102,28 @@ def test_pipeline_may_return_a_regressor(regression_csv, monkeypatch, tmp_path):
 
 def test_regression_split_drops_and_counts_rows_without_target_and_spans_the_range(regression_csv):
     frame = pd.read_csv(regression_csv)
-    split = split_holdout(Dataset(frame, "y"), 0.2, 42, task=REGRESSION)
+    split = split_holdout(Dataset(frame, "y"), 0.2, task=REGRESSION)
     assert split.rows_without_target == 5
     assert len(split.train.frame) + len(split.holdout.frame) == 295
-    # Quantile strata: the holdout's median sits near the whole target's.
+    # The hash spreads the target: the holdout's median sits near the whole target's.
     assert abs(split.holdout.labels.median() - frame["y"].median()) < 0.5 * frame["y"].std()
 
 
 def test_classification_split_of_a_continuous_target_is_refused_as_before(regression_csv):
     with pytest.raises(DataError, match="occur only once"):
-        split_holdout(Dataset(pd.read_csv(regression_csv), "y"), 0.2, 42)
+        split_holdout(Dataset(pd.read_csv(regression_csv), "y"), 0.2)
 
 
 def test_constant_target_cannot_be_regressed():
     frame = pd.DataFrame({"x": range(50), "y": [1.5] * 50})
     with pytest.raises(DataError, match="fewer than 2 distinct values"):
-        split_holdout(Dataset(frame, "y"), 0.2, 42, task=REGRESSION)
+        split_holdout(Dataset(frame, "y"), 0.2, task=REGRESSION)
 
 
 def test_default_pipeline_trains_a_regressor_end_to_end(regression_csv):
     settings = load_settings(overrides={"dataset": regression_csv, "target": "y", "estimator_params": {"n_estimators": 20}})
     frame = pd.read_csv(regression_csv)
-    split = split_holdout(Dataset(frame, "y"), 0.2, 42, task=REGRESSION)
+    split = split_holdout(Dataset(frame, "y"), 0.2, task=REGRESSION)
     model = train_model(split.train, settings)
     predicted = model.predict(split.holdout.features.astype({"colour": object}))
     assert predicted.dtype.kind == "f"

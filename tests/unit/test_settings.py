@@ -124,6 +124,15 @@ def test_random_seed_zero_is_a_valid_seed(tmp_path):
     assert load(tmp_path, config_file=config).random_seed == 0
 
 
+def test_evidence_settings_default_and_accept_an_empty_split_key_and_zero_margins(tmp_path):
+    assert load(tmp_path).split_key == "" and load(tmp_path).threshold_straddle == "pass"
+    config = write_toml(tmp_path / "c.toml", '[tool.mlgate]\nsplit_key = ""\nchampion_score_tolerance = 0\n'
+                        'threshold_straddle = "refuse"\nthreshold_confidence_level = 0.9\n')
+    settings = load(tmp_path, config_file=config)
+    assert (settings.split_key, settings.champion_score_tolerance) == ("", 0.0)
+    assert (settings.threshold_straddle, settings.threshold_confidence_level) == ("refuse", 0.9)
+
+
 # --- each bad value is one SettingsError naming the key and what is allowed ------------
 
 BAD_VALUES = {
@@ -138,6 +147,10 @@ BAD_VALUES = {
     "holdout of everything": ("holdout_fraction = 1.0", ["'holdout_fraction'", "above 0 and below 1"]),
     "non-positive count": ("max_batch_rows = 0", ["'max_batch_rows'", "above 0"]),
     "empty text": ('model_name = "  "', ["'model_name'", "empty"]),
+    "a straddle rule not offered": ('threshold_straddle = "toss"', ["'threshold_straddle'", "'pass', 'refuse'"]),
+    "a two-sided champion level": ("champion_significance_level = 0.5", ["'champion_significance_level'", "below 0.5"]),
+    "a confidence of 1": ("threshold_confidence_level = 1.0", ["'threshold_confidence_level'", "below 1"]),
+    "a negative margin in nats": ("calibration_tolerance_nats = -0.01", ["'calibration_tolerance_nats'", "0 or above"]),
     "unknown bundled dataset": ('dataset = "sklearn:digits"', ["sklearn:digits", "sklearn:breast_cancer"]),
     "missing dataset file": ('dataset = "nowhere/table.csv"', ["nowhere/table.csv", "does not exist"]),
 }

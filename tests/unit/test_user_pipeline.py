@@ -67,7 +67,7 @@ def user_module(tmp_path, monkeypatch) -> str:
 def mixed_split(mixed_frame):
     """The mixed table with string labels, split as a session splits it (no gaps in colour here)."""
     frame = mixed_frame.assign(colour=mixed_frame["colour"].fillna("red"))
-    return split_holdout(Dataset(frame, "grade"), 0.2, 42)
+    return split_holdout(Dataset(frame, "grade"), 0.2)
 
 
 @pytest.fixture(scope="module")

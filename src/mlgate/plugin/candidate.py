@@ -82,6 +82,10 @@ class Findings:
     # The training-drift gate's table (mlgate.monitoring.drift.drift_table) and against which champion.
     drift: dict[str, Any] = field(default_factory=dict)
     data_verdict: dict[str, Any] = field(default_factory=dict)  # key, cached_from: the run it was reused from
+    split: dict[str, Any] = field(default_factory=dict)  # definition, train_rows, holdout_rows
+    # Each model gate's checks: estimate, interval, rows, threshold or margin, verdict (plugin/evidence.py).
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    calibration: dict[str, Any] = field(default_factory=dict)  # ECE per model, the reliability diagram
     task: dict[str, Any] = field(default_factory=dict)  # task, why, rows_without_target (the split fixture)
     # The slice gates' settings, discovered red slices or a first champion's weakest, declared verdicts.
     slices: dict[str, Any] = field(default_factory=dict)

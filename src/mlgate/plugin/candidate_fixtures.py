@@ -54,6 +54,7 @@ def trained_model(
         tracking.TAG_PIPELINE_SOURCE_SHA256: pipeline_source_sha256(settings.pipeline),
         # The data behind this run, for `mlgate history`: the whole table as the session read it.
         tracking.TAG_DATA_FINGERPRINT: fingerprint(dataset.frame),
+        tracking.TAG_SPLIT: split.definition,
     }
     git = git_state(pytestconfig.rootpath)
     if git is not None:

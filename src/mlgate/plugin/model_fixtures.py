@@ -1,10 +1,34 @@
-"""Fixtures the model gates share: the schema hypothesis draws rows from, its settings, the drift profile."""
+"""Fixtures the model gates share: holdout predictions, the schema hypothesis draws rows from, its settings, the drift profile."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pytest
 
 from mlgate.behaviour.schema import hypothesis_profile, schema_for
+
+
+@dataclass(frozen=True)
+class HoldoutPredictions:
+    """The candidate's labels and probabilities on the holdout, beside the truth."""
+
+    truth: np.ndarray
+    labels: np.ndarray
+    proba: np.ndarray
+    classes: np.ndarray
+
+
+@pytest.fixture(scope="session")
+def holdout_predictions(trained_model, split, holdout_frame) -> HoldoutPredictions:
+    """Predicted once: every threshold and calibration gate decides on the same predictions."""
+    return HoldoutPredictions(
+        truth=split.holdout.labels.to_numpy(),
+        labels=np.asarray(trained_model.predict(holdout_frame)),
+        proba=np.asarray(trained_model.predict_proba(holdout_frame), dtype=float),
+        classes=np.asarray(trained_model.classes_),
+    )
 
 
 @pytest.fixture(scope="session")

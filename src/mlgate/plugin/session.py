@@ -172,13 +172,15 @@ def dataset(background: Background) -> Dataset:
 
 @pytest.fixture(scope="session")
 def split(dataset: Dataset, settings: Settings, findings: Findings) -> Split:
-    """The seeded holdout every model gate scores on, stratified by label (a regression: by target quantile)."""
+    """The stable holdout every model gate scores on: a row keeps its side as data grows (by label, or a regression's target)."""
     from mlgate.task import task_of
 
     choice = task_of(settings)
-    split = split_holdout(dataset, settings.holdout_fraction, settings.random_seed, choice.task)
-    findings.task = {"task": choice.task, "why": choice.why, "rows_without_target": split.rows_without_target}
-    return split
+    made = split_holdout(dataset, settings.holdout_fraction, key=settings.split_key, task=choice.task)
+    findings.task = {"task": choice.task, "why": choice.why, "rows_without_target": made.rows_without_target}
+    findings.split = {"definition": made.definition, "train_rows": len(made.train.frame),
+                      "holdout_rows": len(made.holdout.frame)}
+    return made
 
 
 @pytest.fixture(scope="session")

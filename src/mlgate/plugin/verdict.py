@@ -114,6 +114,9 @@ def _gate_report(settings, candidate: Candidate, findings: Findings, results: li
         class_names=findings.class_names,
         drift=findings.drift,
         data_verdict=findings.data_verdict,
+        split=findings.split,
+        evidence=findings.evidence,
+        calibration=findings.calibration,
         task=findings.task,
         slices=findings.slices,
     )

@@ -140,6 +140,8 @@ def version_tags(bundle: Bundle, source: str) -> dict[str, str]:
     tags.update({tracking.metric_tag_key(k): repr(v) for k, v in bundle.scores.items()})
     tags[tracking.TAG_GATED_AT] = str(bundle.gated_at)
     tags[tracking.TAG_DATASET] = bundle.report.dataset
+    if bundle.report.split.get("definition"):
+        tags[tracking.TAG_SPLIT] = bundle.report.split["definition"]
     if bundle.report.serving.get("engine"):
         tags[tracking.TAG_SERVING_ENGINE] = bundle.report.serving["engine"]
     tags[tracking.TAG_IMPORTED_FROM] = source

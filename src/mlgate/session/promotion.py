@@ -213,6 +213,8 @@ def _register(
     version_tags.update({tracking.metric_tag_key(k): repr(v) for k, v in quality.items()})
     version_tags[tracking.TAG_GATED_AT] = str(time.time())
     version_tags[tracking.TAG_DATASET] = settings.dataset_shown
+    if report.split.get("definition"):  # the next session's champion gate reads which rows it trained on
+        version_tags[tracking.TAG_SPLIT] = report.split["definition"]
     version_tags[tracking.TAG_SERVING_ENGINE] = engine_of(outputs)
     declared = report.slices.get("declared")
     if declared:  # `mlgate history` lists what each version was held to

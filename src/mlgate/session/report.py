@@ -67,6 +67,13 @@ class GateReport:
     drift: dict[str, Any] = field(default_factory=dict)
     # The data verdict's key and, when it was reused from the store, the run that computed it.
     data_verdict: dict[str, Any] = field(default_factory=dict)
+    # The holdout: `definition` (what decided each row's side, tracking.TAG_SPLIT), `train_rows`, `holdout_rows`.
+    split: dict[str, Any] = field(default_factory=dict)
+    # The model gates' evidence, one row per check: gate, check, estimate, low, high, rows, threshold
+    # (or margin), verdict and why (mlgate.plugin.evidence).
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    # The calibration gate: ECE per model and the reliability diagram's file name.
+    calibration: dict[str, Any] = field(default_factory=dict)
     # What the session judged: `task` (classification or regression), `why` (set, or inferred and how),
     # `rows_without_target` (dropped before the split).
     task: dict[str, Any] = field(default_factory=dict)
@@ -124,6 +131,7 @@ class GateReport:
                 "p_value": self.comparison.get("p_value"),
                 "rows": self.comparison_rows(),
             },
+            "model_gates": self.evidence,
         }
 
     def to_json(self) -> str:

@@ -75,10 +75,9 @@ def _champion_section(report: Report) -> list[str]:
         f"| {r['metric']} | {fmt(r['candidate'])} | {fmt(r['champion'])} | {fmt(r['delta'], signed=True)} |"
         for r in rows
     ]
-    if report.comparison.get("p_value") is not None:
-        test = report.comparison.get("test", "McNemar exact")  # a regressor's champion gate names its own
-        lines += ["", f"{test} p-value (candidate worse): {fmt(report.comparison['p_value'])}"]
     c = report.comparison
+    if c.get("holdout_note"):
+        lines += ["", f"Compared on {c.get('compared_rows')} paired holdout rows: {cell(c['holdout_note'])}."]
     if c.get("champion_imported_from"):
         lines += [
             "",
@@ -87,6 +86,48 @@ def _champion_section(report: Report) -> list[str]:
             "where it was gated.",
         ]
     return lines
+
+
+def _interval(row: dict[str, Any], signed: bool) -> str:
+    low, high = row.get("low"), row.get("high")
+    return "—" if low is None or high is None else f"{fmt(low, signed)} to {fmt(high, signed)}"
+
+
+def _model_gates_section(report: Report) -> list[str]:
+    """Each model gate's checks: the estimate, its interval and rows, what it was held to, the verdict."""
+    if not report.evidence:
+        return []
+    lines = [
+        "## Model gates",
+        "",
+        "Threshold gates show the estimate; paired gates show candidate minus the reference. "
+        "Below the table: why each refusal, and each check whose interval straddles its threshold.",
+        "",
+        "| gate | check | estimate | interval | rows | threshold or margin | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in report.evidence:
+        signed = not row["bound"].startswith(">")
+        icon = VERDICT_ICONS["passed"] if row["verdict"] == "passed" else "❌ refused"
+        lines.append(
+            f"| {row['gate']} | {cell(row['check'])} | {fmt(row['estimate'], signed=signed)} | {_interval(row, signed)} "
+            f"| {row['rows']} | {cell(row['bound'])} | {icon} |"
+        )
+    explained = [row["why"] for row in report.evidence if row["verdict"] != "passed" or "straddles" in row["why"]]
+    return lines + ["", *(f"- {cell(one_line(why, 500))}" for why in explained)] if explained else lines
+
+
+def _calibration_section(report: Report) -> list[str]:
+    ece = report.calibration.get("ece")
+    if not ece:
+        return []
+    shown = ", ".join(f"{name} {fmt(value)}" for name, value in ece.items())
+    return [
+        "## Calibration",
+        "",
+        f"Expected calibration error (top label, 10 equal-width bins): {shown}. "
+        f"The reliability diagram is `{report.calibration.get('diagram')}` in the bundle.",
+    ]
 
 
 def _serving_section(report: Report) -> list[str]:
@@ -178,6 +219,8 @@ SECTIONS: list[Callable[[Report], list[str]]] = [
     _families_section,
     _failures_section,
     _champion_section,
+    _model_gates_section,
+    _calibration_section,
     slices_section,
     _data_verdict_section,
     _serving_section,

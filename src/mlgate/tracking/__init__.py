@@ -95,6 +95,7 @@ from mlgate.tracking.tags import (
     TAG_SERVING_ENGINE,
     TAG_SOURCE_RUN_ID,
     TAG_SOURCE_VERSION,
+    TAG_SPLIT,
     TAG_VERDICT,
     VERDICT_ABANDONED,
     VERDICT_FAILED,

@@ -33,6 +33,9 @@ TAG_DATA_VERDICT_FROM = "mlgate.data_verdict_from"  # the run whose recorded ver
 DATA_VERDICT_ARTIFACT = "data_validation/suite_validation.json"
 GATE_TAG_PREFIX = "mlgate.gate."  # + family.name: one per gate, "passed value=... threshold=..."
 TAG_DATA_FINGERPRINT = "mlgate.data_fingerprint"  # sha256 of the table the session read (run, version)
+# What decided each row's side of the holdout (SplitDefinition.describe()); the next champion gate
+# reads it to leave out the holdout rows this model trained on (run, version).
+TAG_SPLIT = "mlgate.split"
 TAG_DECLARED_SLICES = "mlgate.declared_slices"  # the declared slices it was held to, each with its status (version)
 # MLflow's own tag for the commit that ran (set by `mlflow run`, and by the session: model/provenance.py).
 TAG_GIT_COMMIT = "mlflow.source.git.commit"
