@@ -5,8 +5,8 @@ mlgate.data.split_holdout (the stable hash split, keyed by a per-trial random ro
 trial draws another holdout), every model is trained by mlgate.training.train_model through the
 project's pipeline (model/pipeline.py), and every verdict comes from the very functions the gates
 call: mlgate.evaluation.intervals (accuracy, macro F1, ROC AUC, per-class recall), the champion
-gate's champion_holdout + compare_to_champion, and the calibration gate's calibration_decision,
-at the default settings. Only pytest, MLflow and serving are left out.
+gate's champion_holdout + compare_to_champion, the calibration gate's calibration_decision, and
+the discovered-slice gate's discover_regressions on per-row 0/1 errors, at the default settings. Only pytest, MLflow and serving are left out.
 
 Per dataset and trial, a forest champion is trained on the training split, then candidates:
 - equally good: (a) refresh: the champion trained on the first 80 % of rows to arrive, the
@@ -35,6 +35,7 @@ from mlgate.data import Dataset, split_holdout
 from mlgate.evaluation import intervals
 from mlgate.evaluation.calibration import calibration_decision, prior_rows
 from mlgate.evaluation.champion import compare_to_champion
+from mlgate.evaluation.slices import discover_regressions
 from mlgate.plugin.evidence import champion_holdout, outcomes
 from mlgate.settings import Settings
 from mlgate.training import as_model_input, train_model
@@ -42,7 +43,7 @@ from mlgate.training import as_model_input, train_model
 KEY = "row_id"
 FLIPPED_SHARE = 0.2
 SCENARIOS = ("refresh", "reseeded", "stump", "flipped", "dropped")
-GATES = ("accuracy", "macro F1", "ROC AUC", "class recall", "champion", "calibration", "any")
+GATES = ("accuracy", "macro F1", "ROC AUC", "class recall", "champion", "calibration", "slices", "any")
 # Mean paired differences, candidate minus champion, on the compared rows: how much worse it is.
 DELTAS = ("Δ accuracy", "Δ log loss")
 
@@ -107,8 +108,20 @@ def _verdicts(model, champion, split, settings: Settings, drop: str | None = Non
     verdicts["calibration"] = calibration_decision(
         truth, proba, classes, _outcomes(model, holdout, drop), _outcomes(champion.model, holdout, champion.drop),
         baseline, settings.calibration_tolerance_nats, settings.champion_significance_level).refused
+    verdicts["slices"] = _slices_refused(_outcomes(model, holdout, drop), _outcomes(champion.model, holdout, champion.drop),
+                                         holdout, settings)
     verdicts["any"] = any(verdicts[gate] for gate in GATES[:-1])
     return verdicts
+
+
+def _slices_refused(mine, theirs, holdout: Dataset, settings: Settings) -> bool:
+    """The discovered-slice gate: any segment confirmed worse than the champion's beyond slice_tolerance."""
+    discovery = discover_regressions(
+        holdout.features.drop(columns=[KEY]).reset_index(drop=True), 1.0 - mine.correctness, 1.0 - theirs.correctness,
+        min_rows=settings.slice_min_rows, tolerance=settings.slice_tolerance, alpha=settings.slice_significance_level,
+        bins=settings.slice_bins, candidates=settings.slice_candidates, loss_name="error",
+    )
+    return bool(discovery.red)
 
 
 def _outcomes(model, holdout: Dataset, drop: str | None):
