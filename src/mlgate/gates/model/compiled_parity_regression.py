@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlgate.behaviour.schema import EXAMPLES_PER_FRAME, edge_frames
 from mlgate.evaluation.regression import value_parity
+from mlgate.gates.model.parity_support import check_edge_rows, not_compiled
 
 pytestmark = pytest.mark.model_gate
 # The task these gates exist for; the other task drops them at collection (mlgate.plugin.task_gates).
@@ -27,8 +27,7 @@ def _explain(result, where: str, rtol: float) -> str:
 
 
 def test_compiled_regressor_matches_on_every_holdout_row(compilation, trained_model, holdout_frame, settings, record_gate):
-    if compilation.compiled is None:
-        record_gate(f"not compiled, serves scikit-learn: {compilation.skipped_because}")
+    if not_compiled(compilation, record_gate):
         return
     result = value_parity(trained_model, compilation.compiled, holdout_frame)
     record_gate(result.max_rel_diff, settings.compiled_parity_rtol)
@@ -36,26 +35,13 @@ def test_compiled_regressor_matches_on_every_holdout_row(compilation, trained_mo
 
 
 def test_compiled_regressor_matches_on_edge_rows(compilation, trained_model, behaviour_schema, gate_hypothesis, settings, record_gate):
-    if compilation.compiled is None:
-        record_gate(f"not compiled, serves scikit-learn: {compilation.skipped_because}")
-        return
-    from hypothesis import given
-    from hypothesis import settings as hypothesis_settings
-
-    worst = {"diff": 0.0}
-    frames = hypothesis_settings(gate_hypothesis, max_examples=max(1, -(-gate_hypothesis.max_examples // EXAMPLES_PER_FRAME)))
-
-    @frames
-    @given(edge_frames(behaviour_schema))
-    def parity_holds(frame):
-        result = value_parity(trained_model, compilation.compiled, frame)
-        worst["diff"] = max(worst["diff"], result.max_rel_diff)
-        assert result.within(settings.compiled_parity_rtol), (
-            _explain(result, "drawn rows", settings.compiled_parity_rtol)
-            + f"; the row: {frame.iloc[max(result.worst_row, 0)].to_dict()}"
-        )
-
-    try:
-        parity_holds()
-    finally:
-        record_gate(worst["diff"], settings.compiled_parity_rtol)
+    check_edge_rows(
+        compilation,
+        behaviour_schema,
+        gate_hypothesis,
+        record_gate,
+        compare=lambda frame: value_parity(trained_model, compilation.compiled, frame),
+        gap=lambda result: result.max_rel_diff,
+        tolerance=settings.compiled_parity_rtol,
+        explain=_explain,
+    )
