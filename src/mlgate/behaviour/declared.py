@@ -146,29 +146,35 @@ def _moved(expectation: Invariance, base: pd.DataFrame, draw: np.ndarray, before
     """
     change = np.where(np.isfinite(before) & np.isfinite(after), np.abs(after - before), np.inf)
     excess = change - expectation.allowed_change(before)
-    bad = np.flatnonzero(excess > 1e-12)
-    detail = ""
-    if bad.size:
-        i = int(bad[np.argmax(excess[bad])])
-        detail = (
-            f"holdout row {i} {describe_row(base, i)}: the prediction moves {before[i]:.6g} -> {after[i]:.6g} "
-            f"with {_noise_text(expectation, draw, i)}"
-        )
-    return Measurement(bad.size / len(base), expectation.limit, detail)
+    return _share_over(
+        expectation,
+        base,
+        excess,
+        0.0,
+        lambda i: f"the prediction moves {before[i]:.6g} -> {after[i]:.6g} with {_noise_text(expectation, draw, i)}",
+    )
 
 
 def _wrong_way(expectation: Directional, base: pd.DataFrame, draw: np.ndarray, before, after, what: str) -> Measurement:
     """A directional claim: the share of rows whose answer (`what`) moved against the declared effect."""
     sign = 1.0 if expectation.effect == "not_lower" else -1.0
     wrong_way = np.nan_to_num(sign * (before - after), nan=np.inf)  # > 0: moved against the declared effect
-    bad = np.flatnonzero(wrong_way > expectation.tolerance + 1e-12)
+    return _share_over(
+        expectation,
+        base,
+        wrong_way,
+        expectation.tolerance,
+        lambda i: f"'{expectation.column}' {draw[i]:+.4g} moves {what} {before[i]:.6g} -> {after[i]:.6g}",
+    )
+
+
+def _share_over(expectation, base: pd.DataFrame, excess: np.ndarray, allowed: float, change_text) -> Measurement:
+    """The share of rows whose `excess` is over `allowed`, the worst of them named with `change_text(row)`."""
+    bad = np.flatnonzero(excess > allowed + 1e-12)
     detail = ""
     if bad.size:
-        i = int(bad[np.argmax(wrong_way[bad])])
-        detail = (
-            f"holdout row {i} {describe_row(base, i)}: '{expectation.column}' {draw[i]:+.4g} moves "
-            f"{what} {before[i]:.6g} -> {after[i]:.6g}"
-        )
+        i = int(bad[np.argmax(excess[bad])])
+        detail = f"holdout row {i} {describe_row(base, i)}: {change_text(i)}"
     return Measurement(bad.size / len(base), expectation.limit, detail)
 
 

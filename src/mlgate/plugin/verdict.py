@@ -18,6 +18,12 @@ from mlgate.plugin.candidate import Candidate, Findings, MissingPiece
 from mlgate.plugin.outcomes import GateOutcomes
 from mlgate.session.report import GateReport, GateResult
 
+# The findings the report carries as they are, under the same names (latency_seconds feeds only the plot).
+REPORTED_FINDINGS = (
+    "comparison", "perf", "serving", "abandoned", "scores", "class_names", "drift",
+    "data_verdict", "split", "evidence", "calibration", "task", "slices",
+)
+
 
 def incompleteness(config: pytest.Config, outcomes: GateOutcomes) -> list[str]:
     """Why this session did not run the whole gate set; empty when it did."""
@@ -106,19 +112,7 @@ def _gate_report(settings, candidate: Candidate, findings: Findings, results: li
         run_id=candidate.run_id if candidate.has("run_id") else "",
         gates=results,
         reasons=reasons,
-        comparison=findings.comparison,
-        perf=findings.perf,
-        serving=findings.serving,
-        abandoned=findings.abandoned,
-        scores=findings.scores,
-        class_names=findings.class_names,
-        drift=findings.drift,
-        data_verdict=findings.data_verdict,
-        split=findings.split,
-        evidence=findings.evidence,
-        calibration=findings.calibration,
-        task=findings.task,
-        slices=findings.slices,
+        **{name: getattr(findings, name) for name in REPORTED_FINDINGS},
     )
 
 
