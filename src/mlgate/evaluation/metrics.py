@@ -147,12 +147,8 @@ def write_plots(
         from mlgate.evaluation.regression_plots import write_regression_plots
 
         return write_regression_plots(model, holdout, folder, title)
-    import matplotlib
+    from mlgate.evaluation.plot_files import save_figures
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    folder.mkdir(parents=True, exist_ok=True)
     features = as_model_input(holdout.features)
     labels = holdout.labels
     classes = model.classes_
@@ -174,16 +170,7 @@ def write_plots(
             lambda ax: _per_class_curves(skm.PrecisionRecallDisplay, labels, proba, classes, shown, ax),
         ),
     }
-    written = []
-    for name, (what, draw) in plots.items():
-        figure, ax = plt.subplots(figsize=(6, 5))
-        draw(ax)
-        ax.set_title(f"{title}\n{what}" if title else what, fontsize=10)
-        figure.tight_layout()
-        figure.savefig(folder / name, dpi=90)
-        plt.close(figure)
-        written.append(folder / name)
-    return written
+    return save_figures(folder, title, plots)
 
 
 def class_label(label: Any, names: dict[str, str] | None) -> str:
