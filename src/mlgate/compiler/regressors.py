@@ -24,15 +24,12 @@ from onnx import TensorProto, helper
 
 from mlgate.compiler.graph import IR_VERSION, ML_OPSET, ONNX_OPSET, Graph, Trees, add_sklearn_tree, as_float32_then_double
 from mlgate.compiler.preprocess import preprocess_graph
+from mlgate.compiler.translate import metadata
 from mlgate.compiler.unsupported import Unsupported, step_label
-from mlgate.serving.compiled import CATEGORICAL, FORMAT_VERSION, METADATA_KEY, NUMERIC, Compilation, CompiledModel
+from mlgate.serving.compiled import CATEGORICAL, METADATA_KEY, NUMERIC, Compilation, CompiledModel
 
 REGRESSION = "regression"
 OUTPUT = "predictions"
-
-
-def _json_value(value):
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _trees(graph: Graph, x: str, estimator) -> str:
@@ -89,22 +86,9 @@ def compile_regressor(pipeline, example) -> Compilation:
     except Unsupported as why:
         return Compilation(None, str(why))
     model = _onnx_model(graph, value, numeric, categorical)
-    columns = [c for c in example.columns if c in set(numeric) | set(categorical)]
-    missing = [c for c in numeric + categorical if c not in columns]
-    if missing:
-        raise ValueError(f"the example frame lacks the model's columns {missing}")
-    meta = {
-        "format": FORMAT_VERSION,
-        "task": REGRESSION,
-        "columns": columns,
-        "kinds": {c: NUMERIC if c in numeric else CATEGORICAL for c in columns},
-        "numeric": numeric,
-        "categorical": categorical,
-        "categories": {c: [_json_value(v) for v in categories[c]] for c in categorical},
-        "classes": {"dtype": "<f8", "values": []},
-        "estimator": f"{type(estimator).__module__}.{type(estimator).__name__}",
-        "precision": "double",
-    }
+    # A regressor has no classes: an empty float64 class list, as the server reads it.
+    no_classes = np.array([], dtype=np.float64)
+    meta = {**metadata(example, numeric, categorical, categories, no_classes, estimator, "double"), "task": REGRESSION}
     helper.set_model_props(model, {METADATA_KEY: json.dumps(meta)})
     onnx.checker.check_model(model)
     return Compilation(CompiledModel(model.SerializeToString()))

@@ -96,7 +96,7 @@ def compile_model(pipeline, example) -> Compilation:
         return Compilation(None, str(why))
     model.ir_version = IR_VERSION
     model.producer_name = "mlgate"
-    meta = _metadata(example, numeric, categorical, categories, classes, estimator, precision)
+    meta = metadata(example, numeric, categorical, categories, classes, estimator, precision)
     helper.set_model_props(model, {METADATA_KEY: json.dumps(meta)})
     try:
         compiled = _loaded(model, precision, (est_name, estimator))
@@ -135,7 +135,7 @@ def _estimator_model(graph: Graph, inputs, output, features: str, step, n_featur
     return model, "double"
 
 
-def _metadata(example, numeric, categorical, categories, classes, estimator, precision: str) -> dict[str, Any]:
+def metadata(example, numeric, categorical, categories, classes, estimator, precision: str) -> dict[str, Any]:
     """What the compiled model carries about its input and output; ValueError if `example` lacks a column."""
     columns = [c for c in example.columns if c in set(numeric) | set(categorical)]
     missing = [c for c in numeric + categorical if c not in columns]
