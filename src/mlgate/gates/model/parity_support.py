@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from mlgate.behaviour.schema import EXAMPLES_PER_FRAME, edge_frames
+from mlgate.evaluation.regression import value_parity
+from mlgate.serving.compiled import parity
 
 
 def not_compiled(compilation, record_gate) -> bool:
@@ -15,19 +18,62 @@ def not_compiled(compilation, record_gate) -> bool:
     return False
 
 
-def check_edge_rows(
-    compilation,
-    behaviour_schema,
-    gate_hypothesis,
-    record_gate,
-    compare: Callable[[Any], Any],
-    gap: Callable[[Any], float],
-    tolerance: float,
-    explain: Callable[[Any, str, float], str],
-) -> None:
-    """Hypothesis draws frames of edge rows; `compare(frame)` must stay `within(tolerance)` on each.
+@dataclass(frozen=True)
+class ParityRule:
+    """How one task's compiled model is held to scikit-learn's answers."""
 
-    The worst `gap` seen is recorded against the tolerance, red or green.
+    compare: Callable[[Any], Any]  # frame -> a parity result: .within(tolerance), .worst_row
+    gap: Callable[[Any], float]  # result -> the number held to the tolerance
+    tolerance: float
+    explain: Callable[[Any, str, float], str]  # (result, where, tolerance) -> why it is red
+
+
+def _explain_classifier(result, where: str, atol: float) -> str:
+    return (
+        f"the compiled model disagrees with scikit-learn on {where}: {result.label_mismatches} of {result.rows} "
+        f"label(s) differ, max |probability difference| {result.max_abs_proba_diff:.3g} (row {result.worst_row}) "
+        f"over compiled_parity_atol {atol:g}; the compiled graph does not compute this model"
+    )
+
+
+def _explain_regressor(result, where: str, rtol: float) -> str:
+    return (
+        f"the compiled regressor disagrees with scikit-learn on {where}: max relative difference "
+        f"{result.max_rel_diff:.3g} (row {result.worst_row} of {result.rows}) over compiled_parity_rtol {rtol:g}; "
+        "the compiled graph does not compute this model"
+    )
+
+
+def rule_for(task: str, compilation, trained_model, settings) -> ParityRule:
+    """The classifier's rule (labels and probabilities, absolute) or the regressor's (values, relative)."""
+    if task == "classification":
+        return ParityRule(
+            compare=lambda frame: parity(trained_model, compilation.compiled, frame),
+            gap=lambda result: result.max_abs_proba_diff,
+            tolerance=settings.compiled_parity_atol,
+            explain=_explain_classifier,
+        )
+    return ParityRule(
+        compare=lambda frame: value_parity(trained_model, compilation.compiled, frame),
+        gap=lambda result: result.max_rel_diff,
+        tolerance=settings.compiled_parity_rtol,
+        explain=_explain_regressor,
+    )
+
+
+def check_holdout(compilation, holdout_frame, record_gate, rule: ParityRule) -> None:
+    """Every holdout row within the rule's tolerance; the gap recorded, red or green."""
+    if not_compiled(compilation, record_gate):
+        return
+    result = rule.compare(holdout_frame)
+    record_gate(rule.gap(result), rule.tolerance)
+    assert result.within(rule.tolerance), rule.explain(result, "the holdout", rule.tolerance)
+
+
+def check_edge_rows(compilation, behaviour_schema, gate_hypothesis, record_gate, rule: ParityRule) -> None:
+    """Hypothesis draws frames of edge rows; each must stay within the rule's tolerance.
+
+    The worst gap seen is recorded against the tolerance, red or green.
     """
     if not_compiled(compilation, record_gate):
         return
@@ -41,13 +87,13 @@ def check_edge_rows(
     @frames
     @given(edge_frames(behaviour_schema))
     def parity_holds(frame):
-        result = compare(frame)
-        worst["diff"] = max(worst["diff"], gap(result))
-        assert result.within(tolerance), (
-            explain(result, "drawn rows", tolerance) + f"; the row: {frame.iloc[max(result.worst_row, 0)].to_dict()}"
+        result = rule.compare(frame)
+        worst["diff"] = max(worst["diff"], rule.gap(result))
+        assert result.within(rule.tolerance), (
+            rule.explain(result, "drawn rows", rule.tolerance) + f"; the row: {frame.iloc[max(result.worst_row, 0)].to_dict()}"
         )
 
     try:
         parity_holds()
     finally:
-        record_gate(worst["diff"], tolerance)
+        record_gate(worst["diff"], rule.tolerance)
