@@ -48,6 +48,16 @@ def settings():
     return load_settings(pyproject=ROOT / "pyproject.toml", workdir=ROOT)
 
 
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory):
+    """A champion on the penguin-like table (integer `year`, strings and numbers with gaps), compiled and with its
+    drift profile, as a green session leaves it: what the MLflow routes, `mlgate score` and Spark are tried on.
+    Module scope: each module gets its own store, registering takes seconds."""
+    from tests.support.penguins import register_penguins
+
+    return register_penguins(tmp_path_factory.mktemp("penguins"))
+
+
 @pytest.fixture(scope="session")
 def make_project() -> Callable[[Path], Project]:
     """Copies the project to a folder, perf budgets loosened: how every session test gets its copy."""

@@ -22,17 +22,10 @@ from mlgate.serving.app import create_app
 from mlgate.serving.runner import running
 from mlgate.tracking import load_servable
 from mlgate.training import as_model_input
-from tests.support.penguins import TARGET, penguins_frame
+from tests.support.penguins import TARGET
 from tests.support.project import VENV_BIN, clean_env
-from tests.support.serving import register_model
 
 PREDICT_TIMEOUT_SECONDS = 180
-
-
-@pytest.fixture(scope="module")
-def penguins(tmp_path_factory):
-    """A champion trained on the penguin-like CSV (integer `year`), with its compiled form and drift profile."""
-    return register_model(tmp_path_factory.mktemp("penguins"), penguins_frame(), TARGET, model_name="penguins")
 
 
 @pytest.fixture(scope="module")

@@ -18,17 +18,10 @@ import pytest
 from mlgate.scoring import LABEL_COLUMN, score_file
 from mlgate.tables import TableError
 from mlgate.tracking import load_servable
-from tests.support.penguins import TARGET, penguins_frame
+from tests.support.penguins import penguins_frame
 from tests.support.project import clean_env
-from tests.support.serving import register_model
 
 SCORE_TIMEOUT_SECONDS = 120
-
-
-@pytest.fixture(scope="module")
-def penguins(tmp_path_factory):
-    """A champion on the penguin-like table, compiled and with its drift profile, as a green session leaves it."""
-    return register_model(tmp_path_factory.mktemp("penguins"), penguins_frame(), TARGET, model_name="penguins")
 
 
 @pytest.fixture(scope="module")

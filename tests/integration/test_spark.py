@@ -16,7 +16,6 @@ import mlflow
 import pytest
 
 from tests.support.penguins import TARGET, penguins_frame
-from tests.support.serving import register_model
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is in the dev extra: pip install -e '.[dev]'")
 if shutil.which("java") is None:
@@ -41,12 +40,6 @@ def spark():
     )
     yield session
     session.stop()
-
-
-@pytest.fixture(scope="module")
-def penguins(tmp_path_factory):
-    """A champion on the penguin-like table, registered as a green gate session registers it."""
-    return register_model(tmp_path_factory.mktemp("penguins"), penguins_frame(), TARGET, model_name="penguins")
 
 
 @pytest.fixture(scope="module")

@@ -45,3 +45,11 @@ def penguins_frame(rows: int = 344, seed: int = 0, gap_fraction: float = 0.03) -
         # NaN, as read_csv gives a gap: scikit-learn's imputer takes None in a text column for a category.
         frame.loc[rng.random(rows) < gap_fraction, name] = np.nan
     return frame
+
+
+def register_penguins(folder):
+    """A champion on the penguin-like table in a SQLite store under `folder`, compiled and with its drift profile,
+    as a green session leaves it (tests.support.serving.RegisteredModel)."""
+    from tests.support.serving import register_model
+
+    return register_model(folder, penguins_frame(), TARGET, model_name="penguins")

@@ -98,27 +98,31 @@ def loans_project(tmp_path_factory, make_project) -> Project:
     return project
 
 
+def run_session(project: Project, name: str, extra: str = ""):
+    """`pytest gates/` on the loans settings plus `extra`, written as config `name`: the process and its report."""
+    result = project.run_gates("--mlgate-config", config(project, name, extra), timeout=TIMEOUT_SECONDS)
+    return result, report(project)
+
+
 @pytest.fixture(scope="module")
 def first_champion(loans_project) -> dict:
-    result = loans_project.run_gates("--mlgate-config", config(loans_project, "loans.toml"), timeout=TIMEOUT_SECONDS)
+    """The first green session: the champion the phone candidate is judged against."""
+    result, document = run_session(loans_project, "loans.toml")
     assert result.returncode == 0, output(result)
-    return report(loans_project)
+    return document
 
 
 @pytest.fixture(scope="module")
 def phone_candidate(loans_project, first_champion):
-    extra = 'pipeline = "model.phone_pipeline:build_pipeline"\n'
-    result = loans_project.run_gates("--mlgate-config", config(loans_project, "phone.toml", extra),
-                                     timeout=TIMEOUT_SECONDS)
-    return result, report(loans_project)
+    """A candidate whose feature code loses income and debt for phone applications."""
+    return run_session(loans_project, "phone.toml", 'pipeline = "model.phone_pipeline:build_pipeline"\n')
 
 
 @pytest.fixture(scope="module")
 def declared_session(loans_project, phone_candidate):
+    """The phone candidate again, with the north phone slice declared at a minimum accuracy."""
     extra = 'slices = [{where = {channel = "phone", region = "north"}, name = "north phone", min_accuracy = 0.7}]\n'
-    result = loans_project.run_gates("--mlgate-config", config(loans_project, "declared.toml", extra),
-                                     timeout=TIMEOUT_SECONDS)
-    return result, report(loans_project)
+    return run_session(loans_project, "declared.toml", extra)
 
 
 def test_a_first_champion_reports_its_weakest_segments_and_passes_the_slice_gates(first_champion):
