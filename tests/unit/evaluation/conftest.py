@@ -1,10 +1,23 @@
-"""Holdouts shared by the slice tests: two models fitted once per module, not once per test."""
+"""Holdouts shared by the evaluation tests: the default dataset's split, and two slice models fitted once per module."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.support.loans import Holdout, equally_good, phone_regression
+
+
+@pytest.fixture(scope="module")
+def cancer_split():
+    """Breast cancer split by the stable 20 % holdout, the default gate session's data: x_train, y_train, x_test, y_test."""
+    from sklearn.datasets import load_breast_cancer
+
+    from mlgate.evaluation.split import stable_split
+
+    frame = load_breast_cancer(as_frame=True).frame
+    train, holdout = stable_split(frame, "target", 0.2).apply(frame)
+    features = [c for c in frame.columns if c != "target"]
+    return train[features], train["target"], holdout[features], holdout["target"]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 
@@ -18,24 +17,21 @@ from mlgate.evaluation.calibration import (
     write_reliability_diagram,
 )
 from mlgate.evaluation.paired import classifier_rows
-from mlgate.evaluation.split import stable_split
 
 
 @pytest.fixture(scope="module")
-def holdout_scores():
+def holdout_scores(cancer_split):
     """Fits a model on breast cancer's stable 80 % and returns (proba, labels, rows, classes)."""
-    frame = load_breast_cancer(as_frame=True).frame
-    train, holdout = stable_split(frame, "target", 0.2).apply(frame)
-    features = [c for c in frame.columns if c != "target"]
-    y = holdout["target"].to_numpy()
+    x_train, y_train, x_test, y_test = cancer_split
+    y = y_test.to_numpy()
 
     def score(model):
-        model.fit(train[features], train["target"])
-        proba = model.predict_proba(holdout[features])
+        model.fit(x_train, y_train)
+        proba = model.predict_proba(x_test)
         labels = model.classes_[proba.argmax(axis=1)]
         return proba, labels, classifier_rows(y, labels, proba, model.classes_), model.classes_
 
-    score.y, score.y_train = y, train["target"].to_numpy()
+    score.y, score.y_train = y, y_train.to_numpy()
     return score
 
 

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import pytest
-from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.tree import DecisionTreeClassifier
 
 from mlgate.evaluation.champion import compare_to_champion
 from mlgate.evaluation.paired import classifier_rows
-from mlgate.evaluation.split import stable_split
 
 
 @pytest.fixture(scope="module")
-def fit_rows():
+def fit_rows(cancer_split):
     """Fits a model on breast cancer's stable 80 % and scores it per row on the 20 % holdout."""
-    frame = load_breast_cancer(as_frame=True).frame
-    train, holdout = stable_split(frame, "target", 0.2).apply(frame)
-    features = [c for c in frame.columns if c != "target"]
+    x_train, y_train, x, y = cancer_split
 
     def fit(model):
-        model.fit(train[features], train["target"])
-        x = holdout[features]
-        return classifier_rows(holdout["target"], model.predict(x), model.predict_proba(x),
-                               model.classes_)
+        model.fit(x_train, y_train)
+        return classifier_rows(y, model.predict(x), model.predict_proba(x), model.classes_)
 
     return fit
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import brier_score_loss, log_loss
 from sklearn.tree import DecisionTreeClassifier
@@ -15,16 +14,6 @@ from mlgate.evaluation.paired import (
     non_inferiority,
     regressor_rows,
 )
-from mlgate.evaluation.split import stable_split
-
-
-@pytest.fixture(scope="module")
-def cancer_split():
-    """Breast cancer split by the stable 20 % holdout: the default gate session's data."""
-    frame = load_breast_cancer(as_frame=True).frame
-    train, holdout = stable_split(frame, "target", 0.2).apply(frame)
-    features = [c for c in frame.columns if c != "target"]
-    return train[features], train["target"], holdout[features], holdout["target"]
 
 
 def _rows(model, cancer_split):
