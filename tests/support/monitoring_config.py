@@ -29,15 +29,19 @@ DASHBOARD_PROVISIONING = GRAFANA / "provisioning" / "dashboards" / "mlgate.yml"
 # The series the scoring server and the sidecar expose (monitoring/metrics.py).
 # Histograms appear only as _bucket/_sum/_count: the bare name has no series.
 # `up` is not exported but written by Prometheus for every scrape.
-_COUNTERS_AND_GAUGES = {
-    "mlgate_inference_requests_total",
-    "mlgate_inference_in_flight_requests",
-    "mlgate_predictions_total",
+# The served model's gauges: what it is and what its gates measured.
+MODEL_GAUGES = (
     "mlgate_model_info",
     "mlgate_model_holdout_accuracy",
     "mlgate_model_macro_f1",
     "mlgate_model_roc_auc",
     "mlgate_model_last_green_gate_timestamp_seconds",
+)
+_COUNTERS_AND_GAUGES = {
+    "mlgate_inference_requests_total",
+    "mlgate_inference_in_flight_requests",
+    "mlgate_predictions_total",
+    *MODEL_GAUGES,
     # Drift (monitoring/drift_window.py): only from a server whose model carries a profile.
     "mlgate_feature_drift_psi",
     "mlgate_prediction_share",
