@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mlgate.evaluation.segments import describe_segment, encode_column, encode_frame
 from mlgate.evaluation.segments import segment_mask, segment_table
 
 
-def test_numeric_column_is_cut_in_quantile_bins_shown_as_half_open_intervals():
-    income = pd.Series(np.arange(1000, dtype=float) * 10, name="income")
-    encoded = encode_column(income, bins=4, min_rows=20)
-    names = [condition.describe() for condition in encoded.conditions]
-    assert names == ["income < 2500", "income in [2500, 5000)", "income in [5000, 7490)",
-                     "income >= 7490"]
-    assert np.bincount(encoded.codes).tolist() == [250, 250, 249, 251]
+@pytest.mark.parametrize(
+    ("column", "bins", "names", "counts"),
+    [
+        pytest.param(
+            pd.Series(np.arange(1000, dtype=float) * 10, name="income"),
+            4,
+            ["income < 2500", "income in [2500, 5000)", "income in [5000, 7490)", "income >= 7490"],
+            [250, 250, 249, 251],
+            id="a_numeric_column_is_cut_in_quantile_bins_shown_as_half_open_intervals",
+        ),
+        pytest.param(
+            pd.Series(["branch"] * 60 + ["online"] * 40 + ["fax"] * 3 + ["telex"] * 2 + [None] * 25, name="channel"),
+            5,
+            ["channel = branch", "channel = online", "channel in {fax, telex}", "channel is missing"],
+            [60, 40, 5, 25],
+            id="rare_categories_are_merged_into_one_segment_and_missing_kept_apart",
+        ),
+    ],
+)
+def test_a_column_becomes_named_segments_counting_their_rows(column, bins, names, counts):
+    encoded = encode_column(column, bins=bins, min_rows=20)
+    assert [condition.describe() for condition in encoded.conditions] == names
+    assert np.bincount(encoded.codes).tolist() == counts
 
 
 def test_missing_values_are_a_segment_of_their_own():
@@ -24,16 +41,6 @@ def test_missing_values_are_a_segment_of_their_own():
     assert encoded.conditions[-1].describe() == "income is missing"
     assert (encoded.codes == len(encoded.conditions) - 1).sum() == 30
     assert segment_mask(pd.DataFrame({"income": income}), (encoded.conditions[-1],)).sum() == 30
-
-
-def test_rare_categories_are_merged_into_one_segment_and_missing_kept_apart():
-    channel = pd.Series(["branch"] * 60 + ["online"] * 40 + ["fax"] * 3 + ["telex"] * 2
-                        + [None] * 25, name="channel")
-    encoded = encode_column(channel, bins=5, min_rows=20)
-    names = [condition.describe() for condition in encoded.conditions]
-    assert names == ["channel = branch", "channel = online", "channel in {fax, telex}",
-                     "channel is missing"]
-    assert np.bincount(encoded.codes).tolist() == [60, 40, 5, 25]
 
 
 def test_a_numeric_column_with_few_values_is_split_by_value():
