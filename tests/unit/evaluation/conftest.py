@@ -8,15 +8,20 @@ from tests.support.loans import Holdout, equally_good, phone_regression
 
 
 @pytest.fixture(scope="module")
-def cancer_split():
-    """Breast cancer split by the stable 20 % holdout, the default gate session's data: x_train, y_train, x_test, y_test."""
+def cancer():
+    """Breast cancer as one frame with a `target` column: the default dataset's shape."""
     from sklearn.datasets import load_breast_cancer
 
+    return load_breast_cancer(as_frame=True).frame
+
+
+@pytest.fixture(scope="module")
+def cancer_split(cancer):
+    """Breast cancer split by the stable 20 % holdout, the default gate session's data: x_train, y_train, x_test, y_test."""
     from mlgate.evaluation.split import stable_split
 
-    frame = load_breast_cancer(as_frame=True).frame
-    train, holdout = stable_split(frame, "target", 0.2).apply(frame)
-    features = [c for c in frame.columns if c != "target"]
+    train, holdout = stable_split(cancer, "target", 0.2).apply(cancer)
+    features = [c for c in cancer.columns if c != "target"]
     return train[features], train["target"], holdout[features], holdout["target"]
 
 

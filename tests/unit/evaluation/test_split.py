@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer
 
 from mlgate.evaluation.split import (
     SplitDefinition,
@@ -14,12 +13,6 @@ from mlgate.evaluation.split import (
     row_positions,
     stable_split,
 )
-
-
-@pytest.fixture(scope="module")
-def cancer() -> pd.DataFrame:
-    """Breast cancer as one frame with a `target` column: the default dataset's shape."""
-    return load_breast_cancer(as_frame=True).frame
 
 
 def _holdout_ids(frame: pd.DataFrame, ids: pd.Series) -> set:
