@@ -87,6 +87,18 @@ def describe_segment(conditions: tuple[Condition, ...]) -> str:
     return " & ".join(condition.describe() for condition in conditions)
 
 
+@dataclass(frozen=True)
+class Segment:
+    """Rows that meet every condition: what a slice finding or a weak segment is about."""
+
+    conditions: tuple[Condition, ...]
+    rows: int
+
+    @property
+    def name(self) -> str:
+        return describe_segment(self.conditions)
+
+
 def segment_mask(frame: pd.DataFrame, conditions: tuple[Condition, ...]) -> np.ndarray:
     mask = np.ones(len(frame), dtype=bool)
     for condition in conditions:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from mlgate.evaluation.segments import Condition, SegmentTable, describe_segment, encode_frame
+from mlgate.evaluation.segments import Condition, Segment, SegmentTable, describe_segment, encode_frame
 from mlgate.evaluation.segments import segment_mask, segment_table
 from mlgate.evaluation.slice_stats import SliceValue, as_losses, benjamini_hochberg, format_p
 from mlgate.evaluation.slice_stats import format_value, is_zero_one, paired_regression_p
@@ -29,11 +29,9 @@ SPLIT_SEED = 20261202  # fixed: the same holdout always splits the same way
 
 
 @dataclass(frozen=True)
-class SliceFinding:
+class SliceFinding(Segment):
     """One tested segment; red when Benjamini-Hochberg over its family confirms it."""
 
-    conditions: tuple[Condition, ...]
-    rows: int
     champion: SliceValue
     candidate: SliceValue
     p_value: float
@@ -44,10 +42,6 @@ class SliceFinding:
     tested: int
     red: bool
     telling: bool = True
-
-    @property
-    def name(self) -> str:
-        return describe_segment(self.conditions)
 
     def describe(self) -> str:
         return (

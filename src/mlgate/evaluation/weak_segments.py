@@ -11,24 +11,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlgate.evaluation.segments import Condition, describe_segment, encode_frame, segment_table
+from mlgate.evaluation.segments import Segment, encode_frame, segment_table
 from mlgate.evaluation.slice_stats import SliceValue, as_losses, format_value, is_zero_one
 from mlgate.evaluation.slice_stats import slice_value
 from mlgate.evaluation.slices import check_settings, rank_candidates
 
 
 @dataclass(frozen=True)
-class WeakSegment:
+class WeakSegment(Segment):
     """A segment where a model with no champion does worst against its own average."""
 
-    conditions: tuple[Condition, ...]
-    rows: int
     value: SliceValue
     overall: SliceValue
 
     def describe(self) -> str:
         return (
-            f"{describe_segment(self.conditions)}: {self.rows} rows, {format_value(self.value)} "
+            f"{self.name}: {self.rows} rows, {format_value(self.value)} "
             f"[{self.value.low:.3g}, {self.value.high:.3g}] {self.value.metric} against "
             f"{format_value(self.overall)} overall (reported, not gated)"
         )
