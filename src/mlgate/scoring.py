@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlgate.monitoring.drift import FeatureDrift, FeatureProfile, Profile, drift_of_counts
+from mlgate.monitoring.drift import FeatureProfile, Profile
+from mlgate.monitoring.drift_compare import FeatureDrift, drift_of_counts
 from mlgate.serving.predict import engine_of
 from mlgate.tables import ChunkWriter, Progress, TableError, column_names, read_chunks, table_kind
 

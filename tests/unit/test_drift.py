@@ -10,18 +10,8 @@ import pandas as pd
 import pytest
 from prometheus_client import CollectorRegistry
 
-from mlgate.monitoring.drift import (
-    MISSING,
-    OTHER,
-    SHARE_FLOOR,
-    Profile,
-    ProfileError,
-    build_profile,
-    feature_drift,
-    profile_feature,
-    psi,
-    training_drift,
-)
+from mlgate.monitoring.drift import MISSING, OTHER, SHARE_FLOOR, Profile, ProfileError, build_profile, profile_feature
+from mlgate.monitoring.drift_compare import feature_drift, psi, training_drift
 from mlgate.monitoring.drift_window import OTHER_LABEL, DriftCollector, DriftWindow
 from mlgate.monitoring.metrics import ServingMetrics
 

@@ -41,8 +41,9 @@ import numpy as np
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from mlgate.monitoring.drift import Profile, is_missing, psi_terms
-from mlgate.monitoring.drift import psi as psi_of
+from mlgate.monitoring.drift import Profile, is_missing
+from mlgate.monitoring.drift_compare import psi as psi_of
+from mlgate.monitoring.drift_compare import psi_terms
 
 FILE_PREFIX = "drift_"
 # Two header cells: t0 (the time weights are relative to) and the decayed row count.

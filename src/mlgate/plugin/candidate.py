@@ -79,7 +79,7 @@ class Findings:
     class_names: dict[str, str] = field(default_factory=dict)  # label -> name, where the data names them
     # Raw one-request timings in seconds by model ("candidate", "champion"): the latency plot.
     latency_seconds: dict[str, list[float]] = field(default_factory=dict)
-    # The training-drift gate's table (mlgate.monitoring.drift.drift_table) and against which champion.
+    # The training-drift gate's table (mlgate.monitoring.drift_compare.drift_table) and against which champion.
     drift: dict[str, Any] = field(default_factory=dict)
     data_verdict: dict[str, Any] = field(default_factory=dict)  # key, cached_from: the run it was reused from
     split: dict[str, Any] = field(default_factory=dict)  # definition, train_rows, holdout_rows

@@ -63,7 +63,7 @@ class GateReport:
     # Label -> the class's name where the data names its labels (sklearn's target_names).
     class_names: dict[str, str] = field(default_factory=dict)
     # The training-drift gate: `champion_version` it compared with (None: no reference) and `features`,
-    # rows of {feature, psi, moved_bins} sorted by PSI (mlgate.monitoring.drift.drift_table).
+    # rows of {feature, psi, moved_bins} sorted by PSI (mlgate.monitoring.drift_compare.drift_table).
     drift: dict[str, Any] = field(default_factory=dict)
     # The data verdict's key and, when it was reused from the store, the run that computed it.
     data_verdict: dict[str, Any] = field(default_factory=dict)

@@ -153,7 +153,7 @@ def _abandoned_section(report: Report) -> list[str]:
 
 
 def _drift_section(report: Report) -> list[str]:
-    from mlgate.monitoring.drift import MovedBin
+    from mlgate.monitoring.drift_compare import MovedBin
 
     if not report.drift:
         return []

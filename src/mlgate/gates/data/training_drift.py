@@ -26,7 +26,7 @@ def _metric_name(feature: str) -> str:
 
 def test_training_drift_within_budget(split, champion, settings, findings, candidate, gate_run, record_gate):
     from mlgate import tracking
-    from mlgate.monitoring.drift import drift_table, training_drift
+    from mlgate.monitoring.drift_compare import drift_table, training_drift
 
     budget = settings.max_training_drift_psi
     reference = champion.drift_profile if champion is not None else None
