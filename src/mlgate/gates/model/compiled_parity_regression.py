@@ -18,8 +18,8 @@ GATE_TASK = "regression"
 
 
 def test_compiled_regressor_matches_on_every_holdout_row(compilation, trained_model, holdout_frame, settings, record_gate):
-    check_holdout(compilation, holdout_frame, record_gate, rule_for(GATE_TASK, compilation, trained_model, settings))
+    check_holdout(compilation, holdout_frame, record_gate, rule_for(GATE_TASK, compilation, trained_model, settings.compiled_parity_rtol))
 
 
 def test_compiled_regressor_matches_on_edge_rows(compilation, trained_model, behaviour_schema, gate_hypothesis, settings, record_gate):
-    check_edge_rows(compilation, behaviour_schema, gate_hypothesis, record_gate, rule_for(GATE_TASK, compilation, trained_model, settings))
+    check_edge_rows(compilation, behaviour_schema, gate_hypothesis, record_gate, rule_for(GATE_TASK, compilation, trained_model, settings.compiled_parity_rtol))

@@ -44,19 +44,20 @@ def _explain_regressor(result, where: str, rtol: float) -> str:
     )
 
 
-def rule_for(task: str, compilation, trained_model, settings) -> ParityRule:
-    """The classifier's rule (labels and probabilities, absolute) or the regressor's (values, relative)."""
+def rule_for(task: str, compilation, trained_model, tolerance: float) -> ParityRule:
+    """The classifier's rule (labels, and probabilities within an absolute tolerance) or the regressor's
+    (values within a relative one)."""
     if task == "classification":
         return ParityRule(
             compare=lambda frame: parity(trained_model, compilation.compiled, frame),
             gap=lambda result: result.max_abs_proba_diff,
-            tolerance=settings.compiled_parity_atol,
+            tolerance=tolerance,
             explain=_explain_classifier,
         )
     return ParityRule(
         compare=lambda frame: value_parity(trained_model, compilation.compiled, frame),
         gap=lambda result: result.max_rel_diff,
-        tolerance=settings.compiled_parity_rtol,
+        tolerance=tolerance,
         explain=_explain_regressor,
     )
 
