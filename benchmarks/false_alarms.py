@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlgate.child_process import stop_child
 from project_copy import DATASETS, Project, clean_env, copy_project, use_dataset
 
 SESSION_TIMEOUT_SECONDS = 900
@@ -90,12 +91,7 @@ class LoadLoop:
     def stop(self) -> None:
         self.stopped.set()
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop_child(self.process, timeout_seconds=30)
 
 
 class LoadSampler:

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from http_client import Phase, drive, http_request, sequential
+from mlgate.child_process import stop_child
 from project_copy import DATASETS, copy_project, use_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,12 +87,7 @@ def start(command: list[str], port: int, env: dict[str, str], log: Path, cwd: Pa
 
 
 def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_child(process, timeout_seconds=20)
 
 
 # --- the run ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from mlgate.child_process import stop_child
 from mlgate.plugin.measure import KeptAlive
 from mlgate.serving.runner import bind_socket, freeze_heap, running
 
@@ -190,12 +191,7 @@ def sidecar_url(serving_url, tmp_path_factory):
         _wait_for(url, process, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process, timeout_seconds=10)
 
 
 def _wait_for(url: str, process: subprocess.Popen, log) -> None:
