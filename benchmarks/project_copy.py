@@ -2,9 +2,9 @@
 
 The benchmarks time whole gate sessions and servers as a user would run
 them, in a temporary folder with its own SQLite store, so they never share a
-registry with each other or touch the working tree's. This is the
-benchmarks' own helper (tests/ has its own for the test suite): benchmarks
-import model/ and monitoring/, never tests/.
+registry with each other or touch the working tree's. The copying and the
+clean environment are the test suite's (tests/support/project.py); the
+benchmarks copy less, run sessions quietly and drop PYTHONPATH too.
 
 A copy holds what `pytest gates/` reads: model/, monitoring/, gates/,
 conftest.py and pyproject.toml. (With model/ and monitoring/ in the copy, a
@@ -14,29 +14,20 @@ install would.)
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support import project as test_project  # noqa: E402
+
+ROOT = test_project.ROOT
 COPIED = ("model", "monitoring", "gates", "conftest.py", "pyproject.toml")
-IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks")
-# Variables a developer's shell may carry that would point a session elsewhere.
-SCRUBBED = (
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_REGISTRY_URI",
-    "MLFLOW_RUN_ID",
-    "MLFLOW_EXPERIMENT_ID",
-    "MLFLOW_EXPERIMENT_NAME",
-    "PYTEST_ADDOPTS",
-    "PYTHONPATH",
-)
+# The tests' list, and PYTHONPATH: a benchmark times the installed library, never a path a shell points at.
+SCRUBBED = (*test_project.SCRUBBED, "PYTHONPATH")
 # The wine dataset with a one-hot column, as `wine_categorical.csv` in a copy.
 WINE_CSV, WINE_TARGET = "data/wine_categorical.csv", "cultivar"
 WINE_REGIONS = ("north", "south", "east", "west")
@@ -45,45 +36,22 @@ DIABETES_CSV, DIABETES_TARGET = "data/diabetes.csv", "progression"
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without what would point a session at another store, venv bin first on PATH."""
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.update(extra)
-    return env
+    return test_project.clean_env(SCRUBBED, **extra)
 
 
-@dataclass(frozen=True)
-class Project:
-    root: Path
+class Project(test_project.Project):
+    """A copy as the benchmarks run it: their clean environment, quiet sessions, 15 minutes at most."""
 
-    @property
-    def tracking_uri(self) -> str:
-        return f"sqlite:///{self.root / 'mlflow.db'}"
-
-    @property
-    def artifacts(self) -> Path:
-        return self.root / "artifacts"
-
-    def run(self, *command: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            command, cwd=self.root, env=clean_env(), capture_output=True, text=True, timeout=timeout, check=False
-        )
+    def run(self, *command: str, env: dict[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+        return super().run(*command, env=env or clean_env(), timeout=timeout)
 
     def run_gates(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         """`pytest gates/ ARGS` in this copy, as a subprocess, against the copy's own SQLite store."""
-        return self.run(
-            sys.executable, "-m", "pytest", "gates/", "-q", "-p", "no:cacheprovider", *args, timeout=timeout
-        )
+        return self.run(sys.executable, "-m", "pytest", "gates/", "-q", "-p", "no:cacheprovider", *args, timeout=timeout)
 
 
 def copy_project(destination: Path) -> Project:
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=IGNORED)
-        else:
-            shutil.copy2(source, destination / name)
-    return Project(destination)
+    return Project(test_project.copy_project(destination, COPIED).root)
 
 
 # --- datasets: (gate arguments) for a copy -------------------------------------------------

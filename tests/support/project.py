@@ -22,8 +22,9 @@ IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis", 
 SCRUBBED = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "PYTEST_ADDOPTS")
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+def clean_env(scrubbed: tuple[str, ...] = SCRUBBED, /, **extra: str) -> dict[str, str]:
+    """This environment without the `scrubbed` variables, venv bin first on PATH, `extra` on top."""
+    env = {k: v for k, v in os.environ.items() if k not in scrubbed}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env
@@ -71,9 +72,9 @@ class Project:
         return path
 
 
-def copy_project(destination: Path) -> Project:
+def copy_project(destination: Path, copied: tuple[str, ...] = COPIED) -> Project:
     destination.mkdir(parents=True, exist_ok=True)
-    for name in COPIED:
+    for name in copied:
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, destination / name, ignore=IGNORED)
