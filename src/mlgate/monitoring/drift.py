@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mlgate.settings import Settings
+
 PROFILE_FORMAT = 1
 PROFILE_FILE = "drift_profile.json"
 MISSING = "missing"
@@ -40,7 +42,6 @@ OTHER = "other"
 # An empty bin's share, for the logarithm: a bin the window never fills costs
 # about share * ln(share / 1e-4), ~0.9 for a 10% bin; never infinity.
 SHARE_FLOOR = 1e-4
-DEFAULT_BINS = 10
 DEFAULT_MAX_CATEGORIES = 20
 
 
@@ -183,7 +184,7 @@ def _numeric_labels(edges: Sequence[float]) -> tuple[str, ...]:
     return (*(f"({lo}, {hi}{')' if hi == 'inf' else ']'}" for lo, hi in itertools.pairwise(bounds)), MISSING)
 
 
-def profile_feature(name: str, column: pd.Series, bins: int = DEFAULT_BINS,
+def profile_feature(name: str, column: pd.Series, bins: int = Settings.drift_profile_bins,
                     max_categories: int = DEFAULT_MAX_CATEGORIES) -> FeatureProfile:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -199,7 +200,7 @@ def profile_feature(name: str, column: pd.Series, bins: int = DEFAULT_BINS,
     return FeatureProfile(shaped.name, shaped.kind, shaped.bins, shares, shaped.edges, shaped.categories)
 
 
-def build_profile(features: pd.DataFrame, holdout_predictions, bins: int = DEFAULT_BINS,
+def build_profile(features: pd.DataFrame, holdout_predictions, bins: int = Settings.drift_profile_bins,
                   max_categories: int = DEFAULT_MAX_CATEGORIES, holdout_rows: int | None = None,
                   values: bool = False) -> Profile:
     """The reference profile of a training table and what a model predicts on its holdout.
