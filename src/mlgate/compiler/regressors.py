@@ -23,8 +23,8 @@ import onnx
 from onnx import TensorProto, helper
 
 from mlgate.compiler.graph import IR_VERSION, ML_OPSET, ONNX_OPSET, Graph, Trees, add_sklearn_tree, as_float32_then_double
+from mlgate.compiler.metadata import metadata
 from mlgate.compiler.preprocess import preprocess_graph
-from mlgate.compiler.translate import metadata
 from mlgate.compiler.unsupported import Unsupported, step_label
 from mlgate.serving.compiled import CATEGORICAL, METADATA_KEY, NUMERIC, Compilation, CompiledModel
 

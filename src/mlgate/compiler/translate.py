@@ -30,7 +30,6 @@ probabilities off by up to 0.01 on the default data):
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 import onnx
@@ -38,12 +37,12 @@ from onnx import TensorProto, helper
 
 from mlgate.compiler.estimators import own_translation
 from mlgate.compiler.graph import IR_VERSION, ML_OPSET, ONNX_OPSET, Graph
+from mlgate.compiler.metadata import metadata
 from mlgate.compiler.preprocess import preprocess_graph
 from mlgate.compiler.stock import merge_skl2onnx, skl2onnx_estimator
 from mlgate.compiler.unsupported import Unsupported, step_label
 from mlgate.serving.compiled import (
     CATEGORICAL,
-    FORMAT_VERSION,
     METADATA_KEY,
     NUMERIC,
     Compilation,
@@ -51,14 +50,6 @@ from mlgate.serving.compiled import (
 )
 
 __all__ = ["Unsupported", "compile_model"]
-
-
-def _json_value(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _classes_json(classes: np.ndarray) -> dict[str, Any]:
-    return {"dtype": classes.dtype.str, "values": [_json_value(v) for v in classes.tolist()]}
 
 
 def compile_model(pipeline, example) -> Compilation:
@@ -133,25 +124,6 @@ def _estimator_model(graph: Graph, inputs, output, features: str, step, n_featur
         opset_imports=[helper.make_opsetid("", ONNX_OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
     )
     return model, "double"
-
-
-def metadata(example, numeric, categorical, categories, classes, estimator, precision: str) -> dict[str, Any]:
-    """What the compiled model carries about its input and output; ValueError if `example` lacks a column."""
-    columns = [c for c in example.columns if c in set(numeric) | set(categorical)]
-    missing = [c for c in numeric + categorical if c not in columns]
-    if missing:
-        raise ValueError(f"the example frame lacks the model's columns {missing}")
-    return {
-        "format": FORMAT_VERSION,
-        "columns": columns,
-        "kinds": {c: NUMERIC if c in numeric else CATEGORICAL for c in columns},
-        "numeric": numeric,
-        "categorical": categorical,
-        "categories": {c: [_json_value(v) for v in categories[c]] for c in categorical},
-        "classes": _classes_json(classes),
-        "estimator": f"{type(estimator).__module__}.{type(estimator).__name__}",
-        "precision": precision,
-    }
 
 
 def _loaded(model: onnx.ModelProto, precision: str, step) -> CompiledModel:
