@@ -20,6 +20,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlgate.team.paths import InFolder
+
 HOST = "127.0.0.1"
 ROLE = DATABASE = "mlflow"
 SERVICE_USER = "postgres"  # created by Debian's package; the owner of the cluster when we are root
@@ -81,17 +83,11 @@ class Cluster:
     folder: Path
     port: int
 
-    @property
-    def data(self) -> Path:
-        return self.folder / "data"
+    data = InFolder("data")
 
-    @property
-    def log(self) -> Path:
-        return self.folder / "postgres.log"
+    log = InFolder("postgres.log")
 
-    @property
-    def password_file(self) -> Path:
-        return self.folder / "password"
+    password_file = InFolder("password")
 
     @property
     def initialised(self) -> bool:

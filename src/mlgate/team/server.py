@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlgate.team import postgres
+from mlgate.team.paths import InFolder
 
 HOST = postgres.HOST
 DEFAULT_PORT = 5000
@@ -47,17 +48,11 @@ class TeamServer:
     def cluster(self) -> postgres.Cluster:
         return postgres.Cluster(self.folder / "postgres", self.postgres_port)
 
-    @property
-    def artifacts(self) -> Path:
-        return self.folder / "artifacts"
+    artifacts = InFolder("artifacts")
 
-    @property
-    def log(self) -> Path:
-        return self.folder / "mlflow-server.log"
+    log = InFolder("mlflow-server.log")
 
-    @property
-    def pid_file(self) -> Path:
-        return self.folder / "mlflow-server.pid"
+    pid_file = InFolder("mlflow-server.pid")
 
     @property
     def url(self) -> str:
