@@ -106,6 +106,9 @@ class Settings:
     # Declared slices, inline tables: {column = "channel"}, {column = "income", bins = [0, 2e4, inf]},
     # {columns = ["region", "channel"]}, {where = {channel = "phone"}, name = "..."}; min_accuracy, max_mean_loss.
     slices: tuple[Mapping[str, Any], ...] = ()
+    # Above this many rows, a gate that needs examples, not every row (compile check, perf requests,
+    # drift profile), draws this many with random_seed; the gate report says which and of how many.
+    gate_sample_rows: int = 10_000
 
     # --- registry and outputs ---
     # The registered model a green session adds a version to and moves @champion in.

@@ -119,6 +119,7 @@ def _gate_report(settings, candidate: Candidate, findings: Findings, results: li
         calibration=findings.calibration,
         task=findings.task,
         slices=findings.slices,
+        samples=findings.samples,
     )
 
 
