@@ -52,3 +52,15 @@ def test_the_report_names_each_gate_that_drew_a_sample_and_of_how_many_rows():
     assert "## Samples" in markdown
     assert "| perf requests (holdout rows) | 10,000 | 200,000 | 42 |" in markdown
     assert "## Samples" not in GateReport("d.csv", "m", "run", gates, promoted=True, champion_version="1").to_markdown()
+
+
+def test_a_profile_from_a_sample_reads_the_whole_table_as_undrifted_and_a_shift_as_drifted():
+    """Why the drift profile and gate may sample: PSI from 10,000 drawn rows is ~0 on the same table, large on a moved one."""
+    from mlgate.monitoring.drift import build_profile, training_drift
+
+    rng = np.random.default_rng(3)
+    whole = pd.DataFrame({"x": rng.standard_normal(200_000), "kind": rng.choice(["a", "b", "c"], 200_000).astype(object)})
+    profile = build_profile(draw(whole, 10_000, 42), np.zeros(10), bins=10)
+    assert max(d.psi for d in training_drift(profile, whole)) < 0.01
+    moved = whole.assign(x=whole["x"] + 1.0)
+    assert max(d.psi for d in training_drift(profile, draw(moved, 10_000, 42))) > 0.25
