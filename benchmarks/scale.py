@@ -14,7 +14,7 @@ as a user would. Then, one after the other so under the same load:
 Wall time and peak resident memory of each child come from /usr/bin/time -v.
 Prints the Markdown table with the ratios of this run and the load average.
 
-    python benchmarks/scale.py [--rows 10000 100000 1000000 5000000] [--folder DIR] [--profile]
+    python benchmarks/scale.py [--rows 10000 100000 1000000 5000000] [--folder DIR] [--threads 1] [--profile]
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ def scale_project(folder: Path, csv: Path, env: dict[str, str]) -> Path:
     return project.root
 
 
-def one_size(rows: int, data: Path, profile: bool) -> dict[str, float]:
-    env = clean_env(PYTHONPATH=str(ROOT / "src"))
+def one_size(rows: int, data: Path, profile: bool, threads: str) -> dict[str, float]:
+    env = clean_env(PYTHONPATH=str(ROOT / "src"), OMP_NUM_THREADS=threads)
     csv = write_csv(data, rows)
     with tempfile.TemporaryDirectory() as bare, tempfile.TemporaryDirectory() as gated:
         bare_root = copy_project(Path(bare)).root  # the bare script imports the same model/pipeline.py
@@ -144,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=list(DEFAULT_ROWS))
     parser.add_argument("--folder", type=Path, default=None, help="keep the CSVs here (default: a temp folder)")
+    # On 2 cores shared with other work (load 8), a 1M-row bare fit that takes 9 s alone ran over 6
+    # minutes with OpenMP's default threads; both children run with the same count, so ratios stay fair.
+    parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for both children (default 1)")
     parser.add_argument("--profile", action="store_true", help="cProfile each gate session (gates_<rows>.prof next to the CSVs)")
     args = parser.parse_args(argv)
     data = args.folder or Path(tempfile.mkdtemp(prefix="mlgate-bench-scale-"))
@@ -151,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     results, loads = [], []
     for rows in args.rows:
         loads.append(os.getloadavg()[0])
-        results.append(one_size(rows, data, args.profile))
-    print(f"\nload average (1 min) before each size: {', '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} cores\n")
+        results.append(one_size(rows, data, args.profile, str(args.threads)))
+    print(f"\nload average (1 min) before each size: {', '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} cores; "
+          f"OMP_NUM_THREADS={args.threads}\n")
     print("| rows | bare | full `pytest gates/` | ratio | peak memory bare / gates | memory ratio |")
     print("|---|---|---|---|---|---|")
     for r in results:

@@ -126,8 +126,21 @@ def compilation(trained_model, split: Split, settings: Settings, gate_run: str, 
 
 
 @pytest.fixture(scope="session")
+def holdout_answers(trained_model, holdout_frame):
+    """The candidate's labels and probabilities on the holdout, computed once: scores, parity, profile and plots read them.
+
+    On a large holdout each pass of the pipeline over it costs what a pass of
+    training's preprocessing does; four readers made four.
+    """
+    from mlgate.evaluation.metrics import Answers
+
+    return Answers.of(trained_model, holdout_frame)
+
+
+@pytest.fixture(scope="session")
 def holdout_metrics(
-    trained_model, split: Split, settings: Settings, gate_run: str, candidate: Candidate, findings: Findings, tmp_path_factory
+    trained_model, holdout_answers, split: Split, settings: Settings, gate_run: str, candidate: Candidate,
+    findings: Findings, tmp_path_factory,
 ):
     """Holdout scores, logged with the reports and plots they come from."""
     from mlgate import tracking
@@ -135,7 +148,7 @@ def holdout_metrics(
     from mlgate.evaluation.metrics import compute_metrics, write_plots, write_texts
     from mlgate.session.plots import plot_title
 
-    metrics = compute_metrics(trained_model, split.holdout)
+    metrics = compute_metrics(trained_model, split.holdout, holdout_answers)
     names = class_names(settings.dataset)
     reports_dir = tmp_path_factory.mktemp("reports")
     write_texts(metrics, reports_dir, names)  # plots cost seconds: drawn at promotion, titled with the version
@@ -145,7 +158,8 @@ def holdout_metrics(
     candidate.reports_dir = reports_dir
     candidate.quality = {k: scalars[k] for k in ("accuracy", "macro_f1", "roc_auc", "rmse", "mae", "r2") if k in scalars}
     candidate.draw_plots = lambda folder, version: write_plots(
-        trained_model, split.holdout, metrics, folder, plot_title(settings.model_name, version, settings.dataset_shown), names
+        trained_model, split.holdout, metrics, folder, plot_title(settings.model_name, version, settings.dataset_shown), names,
+        holdout_answers.proba,
     )
     findings.scores["candidate"] = scalars
     findings.class_names = names
@@ -153,7 +167,7 @@ def holdout_metrics(
 
 
 @pytest.fixture(scope="session")
-def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings, gate_run: str, candidate: Candidate,
+def drift_profile(trained_model, split: Split, holdout_answers, settings: Settings, gate_run: str, candidate: Candidate,
                   findings: Findings, tmp_path_factory):
     """The candidate's reference profile: training bins and shares, holdout predicted-label shares.
 
@@ -173,8 +187,7 @@ def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings
     rows = gate_sample(split.train.features, "drift profile (training rows)", settings.gate_sample_rows,
                        settings.random_seed, findings.samples)
     profile = build_profile(
-        as_model_input(rows), trained_model.predict(holdout_frame), bins=settings.drift_profile_bins,
-        values=is_regressor(trained_model),
+        as_model_input(rows), holdout_answers.labels, bins=settings.drift_profile_bins, values=is_regressor(trained_model),
     )
     path = tmp_path_factory.mktemp("profile") / PROFILE_FILE
     path.write_text(profile.to_json(), encoding="utf-8")

@@ -34,10 +34,12 @@ def _explain(result, where: str, atol: float) -> str:
     )
 
 
-def test_compiled_model_matches_on_every_holdout_row(compilation, trained_model, holdout_frame, settings, record_gate):
+def test_compiled_model_matches_on_every_holdout_row(
+    compilation, trained_model, holdout_frame, holdout_answers, settings, record_gate
+):
     if _not_compiled(compilation, record_gate):
         return
-    result = parity(trained_model, compilation.compiled, holdout_frame)
+    result = parity(trained_model, compilation.compiled, holdout_frame, (holdout_answers.labels, holdout_answers.proba))
     record_gate(result.max_abs_proba_diff, settings.compiled_parity_atol)
     assert result.within(settings.compiled_parity_atol), _explain(result, "the holdout", settings.compiled_parity_atol)
 
