@@ -129,15 +129,18 @@ def one_size(rows: int, data: Path, profile: bool, threads: str) -> dict[str, fl
         bare_s, bare_gb, _ = measured([sys.executable, "train.py", str(csv)], bare_root, env)
         root = scale_project(Path(gated), csv, env)
         prefix = ["-m", "cProfile", "-o", str(data / f"gates_{rows}.prof"), "-m"] if profile else ["-m"]
+        # Exit 1 is a red verdict, not a broken run: a perf budget missed under load still costs what it costs.
         gates_s, gates_gb, out = measured(
-            [sys.executable, *prefix, "pytest", "gates/", "-q", "-p", "no:cacheprovider", "--durations=12"], root, env
+            [sys.executable, *prefix, "pytest", "gates/", "-q", "-p", "no:cacheprovider", "--durations=12"], root, env,
+            ok=(0, 1),
         )
-        promoted = "promoted" in out.lower() or out.rstrip().splitlines()[-1].find("passed") >= 0
+        red = re.findall(r"^FAILED \S+::(\S+)", out, flags=re.M)
+        verdict = "promoted" if not red and "registered" in out else "red: " + ", ".join(red or ["see output"])
         print(f"  {rows:,} rows: bare {bare_s:.1f} s / {bare_gb:.2f} GB, gates {gates_s:.1f} s / {gates_gb:.2f} GB"
-              f" ({'green' if promoted else 'NOT green'})", flush=True)
+              f" ({verdict})", flush=True)
         durations = [line for line in out.splitlines() if re.match(r"^\d+\.\d+s (setup|call|teardown)", line)]
         print("    " + "\n    ".join(durations[:8]), flush=True)
-    return {"rows": rows, "bare_s": bare_s, "gates_s": gates_s, "bare_gb": bare_gb, "gates_gb": gates_gb}
+    return {"rows": rows, "bare_s": bare_s, "gates_s": gates_s, "bare_gb": bare_gb, "gates_gb": gates_gb, "verdict": verdict}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,11 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         results.append(one_size(rows, data, args.profile, str(args.threads)))
     print(f"\nload average (1 min) before each size: {', '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} cores; "
           f"OMP_NUM_THREADS={args.threads}\n")
-    print("| rows | bare | full `pytest gates/` | ratio | peak memory bare / gates | memory ratio |")
-    print("|---|---|---|---|---|---|")
+    print("| rows | bare | full `pytest gates/` | ratio | peak memory bare / gates | memory ratio | verdict |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['rows']:,} | {r['bare_s']:.1f} s | {r['gates_s']:.1f} s | {r['gates_s'] / r['bare_s']:.1f}x "
-              f"| {r['bare_gb']:.2f} / {r['gates_gb']:.2f} GB | {r['gates_gb'] / r['bare_gb']:.2f}x |")
+              f"| {r['bare_gb']:.2f} / {r['gates_gb']:.2f} GB | {r['gates_gb'] / r['bare_gb']:.2f}x | {r['verdict']} |")
     return 0
 
 
