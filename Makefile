@@ -11,6 +11,8 @@ APT_INSTALL = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no
 TEAM_DIR ?= .team
 TEAM_PORT ?= 5000
 TEAM_POSTGRES_PORT ?= 5433
+# Row counts `make bench-scale` times: `make bench-scale ROWS="10000 100000 1000000 5000000"`.
+ROWS ?= 10000 100000 1000000
 TEAM_ARGS = --folder $(TEAM_DIR) --port $(TEAM_PORT) --postgres-port $(TEAM_POSTGRES_PORT)
 
 ## List the targets
@@ -100,6 +102,10 @@ bench-gates: install-dev
 bench-concurrent: install-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/concurrent_sessions.py --rounds 5 --sessions 4
 
+## Time a full `pytest gates/` against a bare script at 10k / 100k / 1M rows (5M: ROWS="... 5000000")
+bench-scale: install-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/scale.py --rows $(ROWS)
+
 ## Report every registered version (crowned or refused, scores, latency, trends) into history/
 history: install
 	$(BIN)/mlgate history --out history
@@ -120,4 +126,4 @@ bench-score: install-dev
 serve: install
 	$(BIN)/mlgate serve
 
-.PHONY: FORCE help install install-dev prometheus postgresql java team-server team-server-stop gates test docs reference history bench-serving bench-false-alarms bench-false-refusals bench-gates bench-concurrent bench-history bench-drift bench-score serve
+.PHONY: FORCE help install install-dev prometheus postgresql java team-server team-server-stop gates test docs reference history bench-serving bench-false-alarms bench-false-refusals bench-gates bench-concurrent bench-history bench-drift bench-score bench-scale serve

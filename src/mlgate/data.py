@@ -157,7 +157,9 @@ def split_holdout(dataset: Dataset, fraction: float, *, key: str | None = None, 
     without a target cannot train or score: dropped, and counted. `key` names a column whose value
     decides a row's side (an id); without one, the row's content does.
     """
-    labelled = dataset.frame[dataset.labels.notna()].reset_index(drop=True)
+    missing = dataset.labels.isna()
+    # Filtering copies the whole table: only when some rows have no target.
+    labelled = dataset.frame[~missing].reset_index(drop=True) if missing.any() else dataset.frame
     if task == "regression":
         if labelled[dataset.target].nunique() < 2:
             raise DataError(f"column '{dataset.target}' has fewer than 2 distinct values; a regressor needs a varying target")

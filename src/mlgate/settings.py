@@ -90,6 +90,9 @@ class Settings:
     compiled_parity_atol: float = 1e-9
     # Largest |value difference| relative to scikit-learn's value for a compiled regressor.
     compiled_parity_rtol: float = 1e-9
+    # Above this many rows, a gate that needs examples, not every row (compile check, perf requests,
+    # drift profile), draws this many with random_seed; the gate report says which and of how many.
+    gate_sample_rows: int = 10_000
 
     # --- slice gates (segments of the holdout; losses are 0/1 errors, or squared errors for a regressor) ---
     # Fewest holdout rows a segment needs to be searched or judged; a declared one with fewer is reported so.

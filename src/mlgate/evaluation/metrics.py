@@ -52,15 +52,28 @@ def _roc_auc(labels: pd.Series, proba: np.ndarray, classes: np.ndarray) -> float
         return math.nan
 
 
-def compute_metrics(model, holdout: Dataset):
-    """HoldoutMetrics for a classifier; a regressor's are mlgate.evaluation.regression.RegressionMetrics."""
+@dataclass(frozen=True)
+class Answers:
+    """A model's predictions and class probabilities on some rows: one pass, read by every gate that needs them."""
+
+    labels: np.ndarray  # a regressor's predicted values
+    proba: np.ndarray | None  # None for a regressor
+
+    @classmethod
+    def of(cls, model, features: pd.DataFrame) -> Answers:
+        proba = None if is_regressor(model) else np.asarray(model.predict_proba(features))
+        return cls(np.asarray(model.predict(features)), proba)
+
+
+def compute_metrics(model, holdout: Dataset, answers: Answers | None = None):
+    """HoldoutMetrics for a classifier, from `answers` when the model's were already computed on these rows;
+    a regressor's are mlgate.evaluation.regression.RegressionMetrics."""
     if is_regressor(model):
         from mlgate.evaluation.regression import compute_regression_metrics
 
         return compute_regression_metrics(model, holdout)
-    features = as_model_input(holdout.features)
-    predicted = model.predict(features)
-    proba = model.predict_proba(features)
+    answers = answers or Answers.of(model, as_model_input(holdout.features))
+    predicted, proba = answers.labels, answers.proba
     classes = model.classes_
     labels = holdout.labels
     precision, recall, _, _ = skm.precision_recall_fscore_support(
@@ -137,7 +150,8 @@ def write_texts(metrics: HoldoutMetrics, folder: Path, names: dict[str, str] | N
 
 
 def write_plots(
-    model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path, title: str, names: dict[str, str] | None = None
+    model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path, title: str, names: dict[str, str] | None = None,
+    proba: np.ndarray | None = None,
 ) -> list[Path]:
     """The confusion matrix, ROC and precision-recall curves, titled `title`, classes by their names.
 
@@ -149,11 +163,11 @@ def write_plots(
         return write_regression_plots(model, holdout, folder, title)
     from mlgate.evaluation.plot_files import save_figures
 
-    features = as_model_input(holdout.features)
     labels = holdout.labels
     classes = model.classes_
     shown = [class_label(c, names) for c in classes]
-    proba = model.predict_proba(features)
+    if proba is None:  # the session passes the probabilities it already computed on the holdout
+        proba = model.predict_proba(as_model_input(holdout.features))
     plots = {
         "confusion_matrix.png": (
             f"confusion matrix, {len(labels)} holdout rows",

@@ -89,3 +89,5 @@ class Findings:
     task: dict[str, Any] = field(default_factory=dict)  # task, why, rows_without_target (the split fixture)
     # The slice gates' settings, discovered red slices or a first champion's weakest, declared verdicts.
     slices: dict[str, Any] = field(default_factory=dict)
+    # Seeded samples gates drew from a table above gate_sample_rows: gate -> mlgate.sampling.DrawnSample's dict.
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)

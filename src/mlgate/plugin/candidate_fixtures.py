@@ -17,6 +17,7 @@ from mlgate.plugin.background import Background
 from mlgate.plugin.candidate import Candidate, Findings
 from mlgate.plugin.stash import OUTCOMES_KEY
 from mlgate.plugin.verdict import incompleteness
+from mlgate.sampling import gate_sample
 from mlgate.settings import Settings
 from mlgate.training import as_model_input, as_served_input
 
@@ -101,7 +102,11 @@ def compilation(trained_model, split: Split, settings: Settings, gate_run: str, 
     except Exception as error:  # a bug in mlgate's compiler must not cost the user a promotion
         result = Compilation(None, f"mlgate's compiler failed ({type(error).__name__}: {error}); serving scikit-learn")
     if result.compiled is not None:
-        why = _disagreement(trained_model, result.compiled, as_model_input(split.train.features), settings)
+        # A check of the graph on rows it was built from, not a measure of the data: a seeded sample
+        # of a large table finds a wrong graph as surely; the parity gates then check the holdout.
+        rows = gate_sample(split.train.features, "compile check (training rows)", settings.gate_sample_rows,
+                           settings.random_seed, findings.samples)
+        why = _disagreement(trained_model, result.compiled, as_model_input(rows), settings)
         if why:
             result = Compilation(
                 None, f"the compiled model disagrees with scikit-learn on the training rows ({why}); serving scikit-learn"
@@ -121,8 +126,21 @@ def compilation(trained_model, split: Split, settings: Settings, gate_run: str, 
 
 
 @pytest.fixture(scope="session")
+def holdout_answers(trained_model, holdout_frame):
+    """The candidate's labels and probabilities on the holdout, computed once: scores, parity, profile and plots read them.
+
+    On a large holdout each pass of the pipeline over it costs what a pass of
+    training's preprocessing does; four readers made four.
+    """
+    from mlgate.evaluation.metrics import Answers
+
+    return Answers.of(trained_model, holdout_frame)
+
+
+@pytest.fixture(scope="session")
 def holdout_metrics(
-    trained_model, split: Split, settings: Settings, gate_run: str, candidate: Candidate, findings: Findings, tmp_path_factory
+    trained_model, holdout_answers, split: Split, settings: Settings, gate_run: str, candidate: Candidate,
+    findings: Findings, tmp_path_factory,
 ):
     """Holdout scores, logged with the reports and plots they come from."""
     from mlgate import tracking
@@ -130,7 +148,7 @@ def holdout_metrics(
     from mlgate.evaluation.metrics import compute_metrics, write_plots, write_texts
     from mlgate.session.plots import plot_title
 
-    metrics = compute_metrics(trained_model, split.holdout)
+    metrics = compute_metrics(trained_model, split.holdout, holdout_answers)
     names = class_names(settings.dataset)
     reports_dir = tmp_path_factory.mktemp("reports")
     write_texts(metrics, reports_dir, names)  # plots cost seconds: drawn at promotion, titled with the version
@@ -140,7 +158,8 @@ def holdout_metrics(
     candidate.reports_dir = reports_dir
     candidate.quality = {k: scalars[k] for k in ("accuracy", "macro_f1", "roc_auc", "rmse", "mae", "r2") if k in scalars}
     candidate.draw_plots = lambda folder, version: write_plots(
-        trained_model, split.holdout, metrics, folder, plot_title(settings.model_name, version, settings.dataset_shown), names
+        trained_model, split.holdout, metrics, folder, plot_title(settings.model_name, version, settings.dataset_shown), names,
+        holdout_answers.proba,
     )
     findings.scores["candidate"] = scalars
     findings.class_names = names
@@ -148,8 +167,8 @@ def holdout_metrics(
 
 
 @pytest.fixture(scope="session")
-def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings, gate_run: str, candidate: Candidate,
-                  tmp_path_factory):
+def drift_profile(trained_model, split: Split, holdout_answers, settings: Settings, gate_run: str, candidate: Candidate,
+                  findings: Findings, tmp_path_factory):
     """The candidate's reference profile: training bins and shares, holdout predicted-label shares.
 
     Registered with the model and bundled, so a server watches drift against
@@ -163,9 +182,12 @@ def drift_profile(trained_model, split: Split, holdout_frame, settings: Settings
 
     from sklearn.base import is_regressor
 
+    # Ten quantile bins and category shares are as well measured from a seeded sample of a large
+    # table (PSI noise ~bins/rows) as from every row, at a fraction of the pass over it.
+    rows = gate_sample(split.train.features, "drift profile (training rows)", settings.gate_sample_rows,
+                       settings.random_seed, findings.samples)
     profile = build_profile(
-        as_model_input(split.train.features), trained_model.predict(holdout_frame), bins=settings.drift_profile_bins,
-        values=is_regressor(trained_model),
+        as_model_input(rows), holdout_answers.labels, bins=settings.drift_profile_bins, values=is_regressor(trained_model),
     )
     path = tmp_path_factory.mktemp("profile") / PROFILE_FILE
     path.write_text(profile.to_json(), encoding="utf-8")

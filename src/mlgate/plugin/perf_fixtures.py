@@ -120,9 +120,17 @@ def in_process_predict(candidate_servable, one_row_payloads):
 
 
 @pytest.fixture(scope="session")
-def one_row_payloads(holdout_frame) -> list[bytes]:
-    """Each holdout row as its own request body."""
-    split = json.loads(holdout_frame.to_json(orient="split", index=False))
+def one_row_payloads(holdout_frame, settings, findings) -> list[bytes]:
+    """Each holdout row as its own request body; a seeded sample of a holdout above `gate_sample_rows`.
+
+    The perf gates send a few thousand requests, cycling through these bodies:
+    more bodies than that would only cost the time and memory of encoding them.
+    """
+    from mlgate.sampling import gate_sample
+
+    rows = gate_sample(holdout_frame, "perf requests (holdout rows)", settings.gate_sample_rows, settings.random_seed,
+                       findings.samples)
+    split = json.loads(rows.to_json(orient="split", index=False))
     return [
         json.dumps({"dataframe_split": {"columns": split["columns"], "data": [row]}}).encode() for row in split["data"]
     ]

@@ -21,7 +21,7 @@ from mlgate.session.report import GateReport, GateResult
 # The findings the report carries as they are, under the same names (latency_seconds feeds only the plot).
 REPORTED_FINDINGS = (
     "comparison", "perf", "serving", "abandoned", "scores", "class_names", "drift",
-    "data_verdict", "split", "evidence", "calibration", "task", "slices",
+    "data_verdict", "split", "evidence", "calibration", "task", "slices", "samples",
 )
 
 

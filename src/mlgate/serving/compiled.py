@@ -218,12 +218,18 @@ class CompiledModel:
         )
 
 
-def parity(model, compiled: CompiledModel, frame) -> Parity:
-    """Label mismatches and the largest |probability difference| of `compiled` against `model`."""
+def parity(model, compiled: CompiledModel, frame, expected_answers=None) -> Parity:
+    """Label mismatches and the largest |probability difference| of `compiled` against `model`.
+
+    `expected_answers` (labels, proba): the model's own on `frame`, when the session
+    already computed them; the compiled labels are its probabilities' argmax, as it serves them.
+    """
     rows = len(frame)
     if rows == 0:
         return Parity(0, 0, 0.0, -1)
-    expected = np.asarray(model.predict_proba(frame), dtype=np.float64)
+    if expected_answers is None:
+        expected_answers = (model.predict(frame), model.predict_proba(frame))
+    labels_expected, expected = np.asarray(expected_answers[0]), np.asarray(expected_answers[1], dtype=np.float64)
     actual = compiled.predict_proba(frame)
     if actual.shape != expected.shape:
         return Parity(rows, rows, math.inf, 0)
@@ -231,7 +237,6 @@ def parity(model, compiled: CompiledModel, frame) -> Parity:
     diff[np.isnan(diff)] = math.inf
     per_row = diff.max(axis=1)
     worst = int(per_row.argmax())
-    labels_expected = np.asarray(model.predict(frame))
-    labels_actual = compiled.predict(frame)
+    labels_actual = compiled.classes_.take(actual.argmax(axis=1))
     mismatches = int(np.count_nonzero(labels_expected != labels_actual))
     return Parity(rows, mismatches, float(per_row[worst]), worst)

@@ -80,6 +80,8 @@ class GateReport:
     # The slice gates (mlgate.evaluation.slice_records): settings, discovered red slices or a first
     # champion's weakest segments, declared slices' verdicts; also the bundle's slices.json.
     slices: dict[str, Any] = field(default_factory=dict)
+    # Seeded samples gates drew instead of every row: gate -> {gate, rows, of, seed} (mlgate.sampling).
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[GateResult]:

@@ -183,6 +183,16 @@ def _data_verdict_section(report: Report) -> list[str]:
             f"(key `{verdict.get('key', '')[:16]}`); great_expectations did not run in this session."]
 
 
+def _samples_section(report: Report) -> list[str]:
+    if not report.samples:
+        return []
+    lines = ["## Samples", "", "These gates needed examples, not every row, and drew a seeded sample "
+             "(`gate_sample_rows`):", "", "| gate | rows drawn | of | seed |", "| --- | --- | --- | --- |"]
+    for s in report.samples.values():
+        lines.append(f"| {cell(str(s['gate']))} | {s['rows']:,} | {s['of']:,} | {s['seed']} |")
+    return lines
+
+
 def _perf_section(report: Report) -> list[str]:
     if not report.perf:
         return []
@@ -226,6 +236,7 @@ SECTIONS: list[Callable[[Report], list[str]]] = [
     _serving_section,
     _drift_section,
     _abandoned_section,
+    _samples_section,
     _perf_section,
     _all_gates_section,
 ]

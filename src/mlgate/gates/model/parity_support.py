@@ -44,12 +44,13 @@ def _explain_regressor(result, where: str, rtol: float) -> str:
     )
 
 
-def rule_for(task: str, compilation, trained_model, tolerance: float) -> ParityRule:
+def rule_for(task: str, compilation, trained_model, tolerance: float, known=None) -> ParityRule:
     """The classifier's rule (labels, and probabilities within an absolute tolerance) or the regressor's
-    (values within a relative one)."""
+    (values within a relative one). `known`: scikit-learn's (labels, probabilities) on the frame compared, when
+    the session already has them."""
     if task == "classification":
         return ParityRule(
-            compare=lambda frame: parity(trained_model, compilation.compiled, frame),
+            compare=lambda frame: parity(trained_model, compilation.compiled, frame, known),
             gap=lambda result: result.max_abs_proba_diff,
             tolerance=tolerance,
             explain=_explain_classifier,
