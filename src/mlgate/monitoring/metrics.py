@@ -255,9 +255,12 @@ class ServingMetrics:
 
     def _watch_values(self, servable) -> None:
         """A regressor's histogram, its buckets the quantile edges of its holdout predictions (its drift profile)."""
+        model = getattr(servable, "model", None)
+        if self.values is not None or model is None:  # a stand-in or a compiled-only servable: nothing to ask
+            return
         from sklearn.base import is_regressor
 
-        if self.values is not None or not is_regressor(getattr(servable, "model", None)):
+        if not is_regressor(model):
             return
         profile = getattr(servable, "drift_profile", None)
         edges = tuple(profile.prediction_edges) if profile is not None else ()
