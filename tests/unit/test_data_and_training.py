@@ -13,13 +13,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.tree import DecisionTreeClassifier
 
 from mlgate.data import DataError, Dataset, load_dataset, split_holdout
-from mlgate.evaluation.metrics import compare_with_champion, compute_metrics
+from mlgate.evaluation.metrics import compute_metrics
 from mlgate.settings import Settings
 from mlgate.training import as_model_input, feature_kinds, train_model
 
@@ -209,51 +206,3 @@ def test_roc_auc_is_undefined_when_the_holdout_lacks_a_class(mixed, small_forest
     metrics = compute_metrics(model, two_classes)
     assert math.isnan(metrics.roc_auc)
     assert "roc_auc" not in metrics.scalars()  # NaN is never logged
-
-
-# --- champion comparison -------------------------------------------------------------------
-
-
-def echo_model(column: str, frame: pd.DataFrame) -> Pipeline:
-    """A fitted model that predicts the value in `column`: lets a test choose every prediction."""
-    pick = ColumnTransformer([("pick", "passthrough", [column])])
-    return Pipeline([("pick", pick), ("tree", DecisionTreeClassifier())]).fit(frame, frame[column])
-
-
-def comparison_holdout(candidate_wrong: int, champion_wrong: int, rows: int = 100) -> Dataset:
-    """All labels 1; each model errs (says 0) on its own, disjoint rows."""
-    candidate_says = np.ones(rows, dtype=int)
-    champion_says = np.ones(rows, dtype=int)
-    candidate_says[:candidate_wrong] = 0
-    champion_says[candidate_wrong : candidate_wrong + champion_wrong] = 0
-    return Dataset(
-        pd.DataFrame({"candidate_says": candidate_says, "champion_says": champion_says, "y": 1}), "y"
-    )
-
-
-def test_mcnemar_p_value_for_candidate_worse_on_10_of_12_disagreements():
-    holdout = comparison_holdout(candidate_wrong=10, champion_wrong=2)
-    candidate = echo_model("candidate_says", holdout.features)
-    champion = echo_model("champion_says", holdout.features)
-    result = compare_with_champion(candidate, champion, holdout)
-    assert (result.candidate_only_errors, result.champion_only_errors) == (10, 2)
-    # One-sided exact test: P(X >= 10) for X ~ Binomial(12, 1/2) = (66 + 12 + 1) / 4096.
-    assert result.p_value == pytest.approx(79 / 4096)
-    assert result.candidate_accuracy == 0.90
-    assert result.champion_accuracy == 0.98
-    assert result.accuracy_delta == pytest.approx(-0.08)
-
-
-def test_mcnemar_is_one_sided_a_better_candidate_is_not_significant():
-    holdout = comparison_holdout(candidate_wrong=2, champion_wrong=10)
-    candidate = echo_model("candidate_says", holdout.features)
-    champion = echo_model("champion_says", holdout.features)
-    result = compare_with_champion(candidate, champion, holdout)
-    assert result.p_value == pytest.approx(1 - 1 / 4096 - 12 / 4096)  # P(X >= 2)
-    assert result.accuracy_delta == pytest.approx(0.08)
-
-
-def test_mcnemar_p_value_is_1_when_models_never_disagree():
-    holdout = comparison_holdout(candidate_wrong=0, champion_wrong=0)
-    twin = echo_model("candidate_says", holdout.features)
-    assert compare_with_champion(twin, twin, holdout).p_value == 1.0

@@ -92,41 +92,6 @@ def compute_metrics(model, holdout: Dataset, answers: Answers | None = None):
     )
 
 
-@dataclass(frozen=True)
-class ChampionComparison:
-    candidate_accuracy: float
-    champion_accuracy: float
-    # Rows only the candidate gets wrong, and rows only the champion gets wrong.
-    candidate_only_errors: int
-    champion_only_errors: int
-    # One-sided McNemar exact p-value for "the candidate is worse".
-    p_value: float
-
-    @property
-    def accuracy_delta(self) -> float:
-        return self.candidate_accuracy - self.champion_accuracy
-
-
-def compare_with_champion(candidate, champion, holdout: Dataset) -> ChampionComparison:
-    """Score both models on the same rows; McNemar's exact test on the disagreements."""
-    from scipy.stats import binomtest
-
-    features = as_model_input(holdout.features)
-    truth = holdout.labels.to_numpy()
-    candidate_right = candidate.predict(features) == truth
-    champion_right = champion.predict(features) == truth
-    b = int(np.sum(~candidate_right & champion_right))
-    c = int(np.sum(candidate_right & ~champion_right))
-    p_value = binomtest(b, b + c, 0.5, alternative="greater").pvalue if b + c else 1.0
-    return ChampionComparison(
-        candidate_accuracy=float(candidate_right.mean()),
-        champion_accuracy=float(champion_right.mean()),
-        candidate_only_errors=b,
-        champion_only_errors=c,
-        p_value=float(p_value),
-    )
-
-
 def write_reports(
     model, holdout: Dataset, metrics: HoldoutMetrics, folder: Path, title: str = "", names: dict[str, str] | None = None
 ) -> list[Path]:
