@@ -54,8 +54,15 @@ class BaggedChampion:
     run_id: str  # the first session's run
 
 
-# Wide SLOs: these tests are about compiling and the comparison with the champion, not the absolute budget.
-WIDE_SLO = {"serving_p50_budget_seconds": 1.0, "serving_p95_budget_seconds": 1.0, "serving_p99_budget_seconds": 1.0}
+# Wide budgets: these tests are about compiling and the comparison with the champion, not the absolute
+# budgets. Bagged trees predict in scikit-learn in 5-9 ms, and the server's overhead over that measured
+# 1-2.8 ms on a 2-core machine, against a 2 ms budget written for compiled models.
+WIDE_SLO = {
+    "serving_p50_budget_seconds": 1.0,
+    "serving_p95_budget_seconds": 1.0,
+    "serving_p99_budget_seconds": 1.0,
+    "serving_overhead_budget_seconds": 0.02,
+}
 
 
 def bagged_trees_project(destination) -> Project:
@@ -203,11 +210,34 @@ OVERHEAD_GATES = {
 }
 
 
+# Written as the copy's gates/perf/conftest.py: a metrics middleware that costs 3 ms a request.
+SLOW_MIDDLEWARE = '''"""A slower exporter, simulated: every request the middleware records costs 3 ms more."""
+import time
+
+from mlgate.monitoring.metrics import ServingMetrics
+
+_record_request = ServingMetrics.record_request
+
+
+def _slow_record_request(self, *args):
+    deadline = time.perf_counter() + 0.003
+    while time.perf_counter() < deadline:
+        pass
+    _record_request(self, *args)
+
+
+ServingMetrics.record_request = _slow_record_request
+'''
+
+
 def test_overhead_and_render_gates_go_red_over_their_budgets_and_nothing_is_registered(tmp_path, tracking_store):
-    # What the server, the metrics middleware, a scrape and the sidecar cost is tens of µs to
-    # ms; a budget of a nanosecond must turn each gate red on the measured value, not pass it by.
+    # The server, a scrape and the sidecar cost tens of µs to ms: a budget of a nanosecond must
+    # turn each gate red on the measured value. The middleware's own cost (~50-130 µs) is within
+    # the noise of two servers side by side, so it is made 3 ms slower and held to its real budget.
     project = copy_project(tmp_path / "project")
-    config = project.write_config(behaviour_max_examples=5, **dict.fromkeys(OVERHEAD_GATES.values(), 1e-9))
+    (project.root / "gates" / "perf" / "conftest.py").write_text(SLOW_MIDDLEWARE, encoding="utf-8")
+    tiny = {budget: 1e-9 for gate, budget in OVERHEAD_GATES.items() if gate != "test_exporter_overhead_within_budget"}
+    config = project.write_config(behaviour_max_examples=5, **tiny)
     result = project.run_gates("--mlgate-config", str(config), timeout=600)
     assert result.returncode != 0, result.stdout[-3000:]
 
@@ -215,4 +245,5 @@ def test_overhead_and_render_gates_go_red_over_their_budgets_and_nothing_is_regi
     assert set(not_passed) == set(OVERHEAD_GATES), sorted(not_passed)
     for gate in OVERHEAD_GATES:
         assert "over" in not_passed[gate]["message"] and not_passed[gate]["value"] > 1e-9, not_passed[gate]
+    assert not_passed["test_exporter_overhead_within_budget"]["value"] > 0.0025
     assert tracking_store(project.tracking_uri).versions() == []

@@ -54,3 +54,22 @@ def test_pairs_alternate_which_action_goes_first():
         pairs()
     assert order == ["other", "base", "base", "other", "other", "base", "base", "other"]
     assert len(pairs.base_seconds) == len(pairs.other_seconds) == 4
+
+
+def test_a_median_over_budget_by_chance_is_not_evidence_of_overhead():
+    # A slow model's predict varies by a millisecond either way; the middleware itself costs nothing.
+    base = [0.008] * 200
+    other = [0.008 + (0.00055 if i % 2 else -0.0006) for i in range(200)]
+    other[0] = 0.008 + 0.00055  # 101 of 200 rounds over a 0.5 ms budget: the median is over it
+    pairs = _pairs(base, other)
+    assert pairs.extra_p50 > 0.0005
+    assert not pairs.over_budget(0.0005)
+
+
+def test_an_overhead_over_budget_in_most_rounds_is_refused():
+    base = [0.001 + 0.0005 * (i % 7) for i in range(200)]
+    other = [b + 0.003 + (0.002 if i % 5 == 0 else 0.0) for i, b in enumerate(base)]
+    pairs = _pairs(base, other)
+    assert pairs.over_budget_p(0.002) < 1e-6
+    assert pairs.over_budget(0.002)
+    assert not pairs.over_budget(0.004)  # 3 ms in four rounds of five: not over 4 ms

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
+from scipy.stats import binomtest
 
 from mlgate.serving.latency import percentile
 
@@ -19,6 +20,9 @@ MIN_ROUNDS, MAX_ROUNDS = 20, 200
 # Differences of two servers need more rounds than one server's percentiles.
 PAIR_SECONDS, MAX_PAIRS = 3.0, 300
 WARMUP_ROUNDS = 5
+# An overhead gate refuses when a sign test says, at this level, that the median
+# added latency is over its budget: a median a hair over it by chance is not evidence.
+OVERHEAD_SIGNIFICANCE_LEVEL = 0.01
 
 
 class KeptAlive:
@@ -96,6 +100,21 @@ class Pairs:
     def extra_p50(self) -> float:
         """The median over rounds of (other - base): the second action's added latency."""
         return statistics.median(o - b for o, b in zip(self.other_seconds, self.base_seconds, strict=True))
+
+    def over_budget_p(self, budget: float) -> float:
+        """One-sided sign test's p-value that the median of (other - base) is over `budget`.
+
+        The per-round differences are noisy (a slow model's own predict time
+        varies by more than a middleware costs), so the rounds that came out
+        over budget must be significantly more than half of them.
+        """
+        extra = [o - b for o, b in zip(self.other_seconds, self.base_seconds, strict=True)]
+        over = sum(e > budget for e in extra)
+        return binomtest(over, len(extra), 0.5, alternative="greater").pvalue
+
+    def over_budget(self, budget: float) -> bool:
+        """The added latency is over `budget` on the evidence (see `over_budget_p`)."""
+        return self.over_budget_p(budget) < OVERHEAD_SIGNIFICANCE_LEVEL
 
     def ratio(self, q: float) -> float:
         """The other action's q-th percentile over the base's."""
