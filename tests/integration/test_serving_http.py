@@ -274,7 +274,7 @@ def test_two_workers_count_every_request_in_one_metrics_sum(cancer, subprocess_s
     assert after - before == sent
 
 
-def test_two_workers_keep_alive_p50_stays_within_1ms_of_one_worker(cancer, subprocess_servers):
+def test_two_workers_keep_alive_p50_carries_no_delayed_ack_over_one_worker(cancer, subprocess_servers):
     body = _good(cancer.features)
     latencies = {1: [], 2: []}
     with (
@@ -293,5 +293,6 @@ def test_two_workers_keep_alive_p50_stays_within_1ms_of_one_worker(cancer, subpr
                 latencies[workers].append(time.perf_counter() - started)
                 assert answer.status_code == 200
     p50 = {w: statistics.median(v) for w, v in latencies.items()}
-    # Without TCP_NODELAY each keep-alive request would wait ~40 ms for a delayed ACK.
-    assert p50[2] - p50[1] < 0.001, f"p50 with 2 workers {p50[2] * 1e3:.2f} ms, with 1 worker {p50[1] * 1e3:.2f} ms"
+    # Without TCP_NODELAY each keep-alive request would wait ~40 ms for a delayed ACK; a 10 ms
+    # margin tells that apart from the scheduling noise of two processes on a loaded machine.
+    assert p50[2] - p50[1] < 0.010, f"p50 with 2 workers {p50[2] * 1e3:.2f} ms, with 1 worker {p50[1] * 1e3:.2f} ms"
