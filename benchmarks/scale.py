@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=list(DEFAULT_ROWS))
     parser.add_argument("--folder", type=Path, default=None, help="keep the CSVs here (default: a temp folder)")
-    # On 2 cores shared with other work (load 8), a 1M-row bare fit that takes 9 s alone ran over 6
+    # On 2 cores at load 8, a 1M-row bare fit that takes 9 s alone ran over 6
     # minutes with OpenMP's default threads; both children run with the same count, so ratios stay fair.
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for both children (default 1)")
     parser.add_argument("--profile", action="store_true", help="cProfile each gate session (gates_<rows>.prof next to the CSVs)")
