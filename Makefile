@@ -68,9 +68,10 @@ team-server-stop: install-dev
 gates: install
 	$(BIN)/pytest gates/
 
-## Run the harness's own test suite and build the docs (installs Prometheus, PostgreSQL and Java first)
+## Run the harness's own suite (two workers, then the `alone` tests that time things, serially) and build the docs; installs Prometheus, PostgreSQL, Java
 test: install-dev prometheus postgresql java docs
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ --durations=15
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ -m "not alone" -n 2 --dist loadfile --durations=15
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ -m alone --durations=15
 
 ## Build the docs site into site/ with mkdocs (strict: a broken link or a stale nav fails)
 docs: install-dev

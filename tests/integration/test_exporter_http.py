@@ -35,6 +35,8 @@ from tests.support.scoring_apps import (
     value,
 )
 
+pytestmark = pytest.mark.alone
+
 # What the overhead is measured against: the scoring server's p50 is about this.
 REFERENCE_REQUEST_SECONDS = 0.004
 

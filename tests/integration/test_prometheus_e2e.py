@@ -27,7 +27,7 @@ from tests.support.serving import (
     sidecar_server,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 DASHBOARD = ROOT / "monitoring" / "grafana" / "dashboards" / "mlgate.json"
 ALERTS = ROOT / "monitoring" / "alerts.yml"

@@ -19,7 +19,11 @@ VENV_BIN = Path(sys.executable).parent
 COPIED = ("conftest.py", "pyproject.toml", "gates", "model", "monitoring", "MLProject", "conda.yaml", "README.md", ".github", ".ci")
 IGNORED = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".hypothesis", ".benchmarks")
 # Variables a user's or developer's shell may carry that would point a child process elsewhere.
-SCRUBBED = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "PYTEST_ADDOPTS")
+# An xdist worker's own variables would make a child pytest's benchmarks think they run under xdist.
+SCRUBBED = (
+    "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
+    "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID",
+)
 
 
 def clean_env(scrubbed: tuple[str, ...] = SCRUBBED, /, **extra: str) -> dict[str, str]:

@@ -25,7 +25,7 @@ import pytest
 from mlgate import tracking
 from tests.support.project import Project, copy_project
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 BAGGING = "sklearn.ensemble.BaggingClassifier"
 SLO_GATES = {

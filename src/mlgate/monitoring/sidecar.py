@@ -48,7 +48,7 @@ FORWARDED_GETS = ("/ping", "/health", "/version")
 # of racing the close with a new request and answering a spurious 502.
 KEEPALIVE_EXPIRY_SECONDS = 2.0
 # The scoring server's defaults (drift_window_half_life_seconds, drift_min_window_rows in
-# model/settings.py); tests/unit/test_drift.py holds the two equal.
+# mlgate/settings.py); tests/unit/test_drift.py holds the two equal.
 DEFAULT_DRIFT_HALF_LIFE_SECONDS = 600.0
 DEFAULT_DRIFT_MIN_WINDOW_ROWS = 200
 
