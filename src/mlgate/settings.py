@@ -145,6 +145,9 @@ class Settings:
     metrics_render_p99_budget_seconds: float = 0.025
     # What `mlgate sidecar` adds at p50 to a request it forwards.
     sidecar_overhead_budget_seconds: float = 0.005
+    # How long each paired perf gate measures (a gate timing one server alone: half as long), up
+    # to its most rounds. Longer makes the percentiles steadier and the session slower.
+    perf_measure_seconds: float = 3.0
     # Largest /invocations body the server reads; larger gets 413.
     max_request_bytes: int = 10 * 1024 * 1024
     # After a 413 the server reads and drops the rest of the body, so a client that sends it all

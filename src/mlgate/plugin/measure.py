@@ -13,12 +13,12 @@ from scipy.stats import binomtest
 
 from mlgate.serving.latency import percentile
 
-# Each measurement stops after about this long or MAX_ROUNDS, whichever comes
-# first, so a slow model fails its gates quickly instead of stalling the session.
-MEASURE_SECONDS = 1.5
+# Each measurement stops after perf_measure_seconds (half that for one server) or its most
+# rounds, whichever comes first, so a slow model fails its gates quickly instead of stalling
+# the session.
 MIN_ROUNDS, MAX_ROUNDS = 20, 200
 # Differences of two servers need more rounds than one server's percentiles.
-PAIR_SECONDS, MAX_PAIRS = 3.0, 300
+MAX_PAIRS = 300
 WARMUP_ROUNDS = 5
 # An overhead gate refuses when a sign test says, at this level, that the median
 # added latency is over its budget: a median a hair over it by chance is not evidence.
@@ -55,7 +55,7 @@ class KeptAlive:
         self.connection.close()
 
 
-def rounds_for(action, seconds: float = MEASURE_SECONDS, most: int = MAX_ROUNDS) -> int:
+def rounds_for(action, seconds: float, most: int = MAX_ROUNDS) -> int:
     """Rounds that fit `seconds` at this action's speed, within MIN_ROUNDS..`most`."""
     started = time.perf_counter()
     for _ in range(WARMUP_ROUNDS):
@@ -144,7 +144,7 @@ def in_both_halves(samples: list[float], q: float) -> float:
     return min(percentile(samples[:half], q), percentile(samples[half:], q))
 
 
-def measure_pairs(benchmark, group: str, pairs: Pairs, seconds: float = PAIR_SECONDS, most: int = MAX_PAIRS) -> int:
+def measure_pairs(benchmark, group: str, pairs: Pairs, seconds: float, most: int = MAX_PAIRS) -> int:
     """Run `pairs` as a pytest-benchmark measurement of as many rounds as fit `seconds`; the rounds run."""
     rounds = rounds_for(pairs, seconds, most)
     pairs.clear()  # the warm-up rounds are not measured

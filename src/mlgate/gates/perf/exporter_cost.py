@@ -29,7 +29,7 @@ SCRAPE_ROUNDS = 400
 
 def test_exporter_overhead_within_budget(benchmark, serving_client, instrumented_client, settings, record_perf):
     pairs = Pairs(serving_client.predict, instrumented_client.predict)
-    rounds = measure_pairs(benchmark, "exporter", pairs)
+    rounds = measure_pairs(benchmark, "exporter", pairs, settings.perf_measure_seconds)
     added, budget = pairs.extra_p50, settings.exporter_overhead_budget_seconds
     p = pairs.over_budget_p(budget)
     benchmark.extra_info.update(
@@ -48,7 +48,7 @@ def test_metrics_render_p99_within_budget(benchmark, instrumented_client, settin
         instrumented_client.get("/metrics")
 
     benchmark.group = "exporter"
-    benchmark.pedantic(scrape, rounds=rounds_for(scrape, most=SCRAPE_ROUNDS))
+    benchmark.pedantic(scrape, rounds=rounds_for(scrape, settings.perf_measure_seconds / 2, most=SCRAPE_ROUNDS))
     samples = timings(benchmark)
     value = in_both_halves(samples, 99)  # one burst of load from elsewhere is not a slow render
     budget = settings.metrics_render_p99_budget_seconds

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.perf_gate
 
 def _gate_percentile(q: int, benchmark, serving_client, settings, findings, record_perf) -> None:
     benchmark.group = "serving latency"
-    benchmark.pedantic(serving_client.predict, rounds=rounds_for(serving_client.predict))
+    rounds = rounds_for(serving_client.predict, settings.perf_measure_seconds / 2)
+    benchmark.pedantic(serving_client.predict, rounds=rounds)
     value = percentile(timings(benchmark), q)
     budget = getattr(settings, f"serving_p{q}_budget_seconds")
     # The champion's, measured beside the candidate by the regression gates (None: first champion).

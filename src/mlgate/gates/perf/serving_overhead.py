@@ -23,7 +23,7 @@ pytestmark = pytest.mark.perf_gate
 
 def test_serving_overhead_within_budget(benchmark, in_process_predict, serving_client, settings, record_perf):
     pairs = Pairs(in_process_predict, serving_client.predict)
-    rounds = measure_pairs(benchmark, "serving overhead", pairs)
+    rounds = measure_pairs(benchmark, "serving overhead", pairs, settings.perf_measure_seconds)
     overhead, budget = pairs.extra_p50, settings.serving_overhead_budget_seconds
     p = pairs.over_budget_p(budget)
     benchmark.extra_info.update(

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.perf_gate
 
 def test_sidecar_overhead_within_budget(benchmark, serving_client, sidecar_client, settings, record_perf):
     pairs = Pairs(serving_client.predict, sidecar_client.predict)
-    rounds = measure_pairs(benchmark, "sidecar", pairs)
+    rounds = measure_pairs(benchmark, "sidecar", pairs, settings.perf_measure_seconds)
     overhead = pairs.extra_p50
     budget = settings.sidecar_overhead_budget_seconds
     p = pairs.over_budget_p(budget)
