@@ -68,7 +68,7 @@ team-server-stop: install-dev
 gates: install
 	$(BIN)/pytest gates/
 
-## Run the harness's own suite (two workers, then the `alone` tests that time things, serially) and build the docs; installs Prometheus, PostgreSQL, Java
+## Run the harness's own suite (two workers, then the `alone` tests that judge timings, one at a time) and build the docs; installs Prometheus, PostgreSQL, Java
 test: install-dev prometheus postgresql java docs
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ -m "not alone" -n 2 --dist loadfile --durations=15
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest tests/ -m alone --durations=15

@@ -35,8 +35,6 @@ from tests.support.scoring_apps import (
     value,
 )
 
-pytestmark = pytest.mark.alone
-
 # What the overhead is measured against: the scoring server's p50 is about this.
 REFERENCE_REQUEST_SECONDS = 0.004
 
@@ -167,6 +165,7 @@ async def _burst(url: str, statuses: list[str], pids: set[str]) -> list[int]:
         return list(await asyncio.gather(*(one(status) for status in statuses)))
 
 
+@pytest.mark.alone
 def test_middleware_overhead_within_budget_of_a_4ms_request(registry, metrics, settings):
     """A ~4 ms request with the middleware against the same without it, in one run, interleaved.
 

@@ -42,8 +42,6 @@ from tests.support.ports import free_port
 from tests.support.project import clean_env, copy_project
 from tests.support.serving import mlgate_server, register_model
 
-pytestmark = pytest.mark.alone
-
 JSON = {"content-type": "application/json"}
 MAX_REQUEST_BYTES = 1024 * 1024
 MAX_DISCARD_SECONDS = 2.0

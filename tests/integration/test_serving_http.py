@@ -28,8 +28,6 @@ from tests.support.processes import start_together
 from tests.support.project import clean_env, copy_project
 from tests.support.serving import mlflow_models_server, mlgate_server, register_model
 
-pytestmark = pytest.mark.alone
-
 JSON = {"content-type": "application/json"}
 
 

@@ -38,8 +38,6 @@ from tests.support.scoring_apps import (
 )
 from tests.support.serving import mlflow_models_server, sidecar_server
 
-pytestmark = pytest.mark.alone
-
 # Short, so the timeout test is quick; the fast upstream answers in milliseconds.
 SIDECAR_TIMEOUT_SECONDS = 1.0
 
@@ -267,6 +265,7 @@ def test_sidecar_listens_on_loopback_by_default(sidecar, tmp_path):
     assert f"Uvicorn running on {sidecar} " in (tmp_path / "sidecar.log").read_text()
 
 
+@pytest.mark.alone
 def test_sidecar_adds_less_latency_than_its_budget(upstream, sidecar, settings):
     """Requests straight to the upstream and through the sidecar in turn, judged as the perf gate judges them."""
     payload = split_payload([[20.0, 1.0], [10.0, 2.0]])

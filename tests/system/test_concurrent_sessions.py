@@ -18,7 +18,7 @@ from mlgate import tracking
 from tests.support.processes import stop
 from tests.support.project import clean_env
 
-pytestmark = [pytest.mark.slow, pytest.mark.alone]
+pytestmark = pytest.mark.slow
 
 SESSIONS = 4
 TIMEOUT_SECONDS = 600

@@ -41,7 +41,7 @@ from tests.support.processes import stop, wait_until
 from tests.support.project import Project, clean_env
 from tests.support.serving import mlflow_tracking_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.alone]
+pytestmark = pytest.mark.slow
 
 MODEL_NAME = "mlgate-classifier"
 SESSION_TIMEOUT_SECONDS = 300

@@ -43,7 +43,7 @@ from tests.support.processes import stop, wait_until
 from tests.support.project import Project, clean_env
 from tests.support.serving import mlgate_server
 
-pytestmark = [pytest.mark.slow, pytest.mark.alone]
+pytestmark = pytest.mark.slow
 
 MODEL_NAME = "mlgate-classifier"
 RACERS = 4
