@@ -84,7 +84,7 @@ def gate_run(folder: Path, profile: bool) -> float:
 
 # The user's pipeline module in the warm copy: today's builder, and a line the benchmark edits.
 BENCH_PIPELINE = '''
-from mlgate.pipeline import build_pipeline
+from model.pipeline import build_pipeline
 
 
 def build(features, settings):

@@ -445,6 +445,20 @@ def test_impossible_threshold_fails_model_gate_and_registers_nothing(project, tr
     assert run.data.tags[tracking.gate_tag_key("model", "test_roc_auc_meets_minimum")].startswith("failed value=")
 
 
+def test_a_gate_set_without_the_perf_family_promotes_with_its_drift_profile(project, tracking_store):
+    # A team that serves elsewhere may delete gates/perf: the model gates still build the drift
+    # profile the registered model carries, and the whole remaining set promotes.
+    shutil.rmtree(project.root / "gates" / "perf")
+
+    result = project.run_gates(timeout=TIMEOUT_SECONDS)
+
+    assert result.returncode == 0, output(result)
+    store = tracking_store(project.tracking_uri)
+    assert store.champion_version() == "1"
+    servable = tracking.load_servable("models:/mlgate-classifier@champion", project.tracking_uri)
+    assert servable.drift_profile is not None
+
+
 # --- 6. a user's CSV: categories with gaps, string labels, three classes ------------------
 
 

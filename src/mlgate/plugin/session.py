@@ -201,6 +201,19 @@ def record_gate(record_property):
     return record
 
 
+@pytest.fixture(autouse=True)
+def family_needs(request: pytest.FixtureRequest) -> None:
+    """What a gate's family needs around it: a model gate, the drift profile that promotion registers
+    (so a gate set without the perf family still promotes); a perf gate, the session's heap frozen.
+
+    A fixture, not a usefixtures mark added at collection: pytest has fixed each
+    item's fixtures by then, and such a mark is silently ignored.
+    """
+    needs = FAMILY_FIXTURES.get(request.config.stash[OUTCOMES_KEY].family(request.node))
+    if needs:
+        request.getfixturevalue(needs)
+
+
 # --- hooks: order the gates, start the background work, decide at the end -------------
 
 
@@ -208,12 +221,6 @@ def record_gate(record_property):
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items[:] = [item for item in items if item.get_closest_marker(NOT_DECLARED) is None]
     outcomes = config.stash[OUTCOMES_KEY]
-    for item in items:
-        # What the family needs around every gate: a model family builds the drift profile that
-        # promotion registers; a perf family measures with the session's heap frozen.
-        needs = FAMILY_FIXTURES.get(outcomes.family(item))
-        if needs:
-            item.add_marker(pytest.mark.usefixtures(needs))
     # Model gates first, so the data gate's validation overlaps training.
     items.sort(key=lambda item: FAMILY_ORDER.get(outcomes.family(item), 9))
 
